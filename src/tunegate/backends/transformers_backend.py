@@ -1,0 +1,300 @@
+"""The default backend: transformers + peft, in-process.
+
+The base model is loaded once; adapters are attached by name and switched, and the
+base is evaluated with every adapter disabled, so base, production and candidate cost
+one load. torch, transformers and peft are imported only when a backend is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunegate._progress import progress
+from tunegate.backends._canary import (
+    AdapterMismatchError,
+    check_adapter_changes_output,
+    check_adapter_fits,
+)
+from tunegate.backends._fingerprint import folder_fingerprint
+from tunegate.backends._protocol import (
+    ChoiceScores,
+    GenerateRequest,
+    Generation,
+    ModelRef,
+    ScoreRequest,
+)
+from tunegate.backends._render import choice_prefix, needs_special_tokens, render_prompt
+from tunegate.config import BackendConfig
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class _Encoded:
+    """A score request as token ids: one shared context, one continuation per choice."""
+
+    index: int
+    context: list[int]
+    continuations: list[list[int]]
+
+
+def _import_stack() -> tuple[Any, Any, Any]:
+    try:
+        import peft
+        import torch
+        import transformers
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"the transformers backend needs torch, transformers and peft ({exc.name} is "
+            "missing): pip install 'tunegate[hf]'"
+        ) from exc
+    return torch, transformers, peft
+
+
+class TransformersBackend:
+    """Scores and generations from a local (or cached hub) base model plus LoRA adapters."""
+
+    def __init__(self, base: str, config: BackendConfig | None = None):
+        torch, transformers, _ = _import_stack()
+        self.config = config or BackendConfig()
+        self.base = base
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(base)
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = getattr(torch, self.config.dtype)
+        model = transformers.AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+        self.model: Any = model.to(self.config.device).eval()
+        self._peft: Any = None
+        self._adapters: dict[str, str] = {}  # adapter fingerprint -> peft adapter name
+        self._base_folder = Path(transformers.utils.cached_file(base, "config.json")).parent
+        self._base_fingerprint = folder_fingerprint(self._base_folder)
+
+    # -- identity -------------------------------------------------------------------
+
+    def fingerprint(self, ref: ModelRef) -> str:
+        """base fingerprint, plus the adapter's content hash when there is one."""
+        if ref.adapter is None:
+            return self._base_fingerprint
+        return f"{self._base_fingerprint}+{folder_fingerprint(Path(ref.adapter))}"
+
+    @property
+    def base_fingerprint(self) -> str:
+        return self._base_fingerprint
+
+    # -- adapters -------------------------------------------------------------------
+
+    @contextmanager
+    def activate(self, ref: ModelRef) -> Iterator[Any]:
+        """The model computing as ``ref``: base with adapters disabled, or one adapter."""
+        if ref.adapter is None:
+            with self._peft.disable_adapter() if self._peft is not None else nullcontext():
+                yield self._peft if self._peft is not None else self.model
+            return
+        name = self._attach(Path(ref.adapter))
+        self._peft.set_adapter(name)
+        yield self._peft
+
+    def _attach(self, folder: Path) -> str:
+        _, _, peft = _import_stack()
+        fingerprint = folder_fingerprint(folder)
+        if fingerprint in self._adapters:
+            return self._adapters[fingerprint]
+        check_adapter_fits(folder, self._base_folder, self._base_fingerprint, self.model)
+        name = f"a{len(self._adapters)}_{fingerprint[:10]}"
+        try:
+            if self._peft is None:
+                self._peft = peft.PeftModel.from_pretrained(self.model, folder, adapter_name=name)
+                self._peft.eval()
+            else:
+                self._peft.load_adapter(folder, adapter_name=name)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise AdapterMismatchError(f"{folder}: adapter does not fit the base: {exc}") from exc
+        self._adapters[fingerprint] = name
+        self._peft.set_adapter(name)
+        check_adapter_changes_output(folder, self._peft, self._probe_batch())
+        return name
+
+    def _probe_batch(self) -> Any:
+        texts = ["hello, my order did not arrive", "the quick brown fox", "1 2 3 4"]
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True)
+        return batch.to(self.config.device)
+
+    # -- scoring --------------------------------------------------------------------
+
+    def score(self, ref: ModelRef, requests: Sequence[ScoreRequest]) -> list[ChoiceScores]:
+        """Summed log-probability of every choice, batched by context length."""
+        torch, _, _ = _import_stack()
+        encoded = [self._encode_choices(i, r) for i, r in enumerate(requests)]
+        encoded.sort(key=lambda e: -len(e.context))
+        results: list[ChoiceScores | None] = [None] * len(requests)
+        size = self.config.batch_size
+        with self.activate(ref) as model, torch.inference_mode(), progress(
+            len(requests), f"scoring {ref.name}"
+        ) as advance:
+            for start in range(0, len(encoded), size):
+                batch = encoded[start : start + size]
+                for item, scores in zip(batch, self._score_batch(model, batch), strict=True):
+                    results[item.index] = scores
+                advance(len(batch))
+        return [r for r in results if r is not None]
+
+    def _encode_choices(self, index: int, request: ScoreRequest) -> _Encoded:
+        """Encode context+choice whole and split at the context (as lm-eval does)."""
+        context = render_prompt(self.tokenizer, request.messages, request.prompt)
+        context += choice_prefix(self.tokenizer, request.messages)
+        stripped = context.rstrip()
+        moved = context[len(stripped):]
+        special = needs_special_tokens(self.tokenizer, stripped)
+        context_ids = self.tokenizer.encode(stripped, add_special_tokens=special)
+        continuations = []
+        for choice in request.choices:
+            whole = self.tokenizer.encode(stripped + moved + choice, add_special_tokens=special)
+            if whole[: len(context_ids)] != context_ids or len(whole) == len(context_ids):
+                raise ValueError(
+                    f"choice {choice!r} merges with the end of the prompt when tokenized; "
+                    "end the prompt (or the choice prefix) with a separator"
+                )
+            continuations.append(whole[len(context_ids):])
+        return _Encoded(index, context_ids, continuations)
+
+    def _score_batch(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
+        torch, _, _ = _import_stack()
+        ids, mask, positions = self._left_pad([e.context for e in batch])
+        single = all(len(c) == 1 for e in batch for c in e.continuations)
+        out = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions,
+            use_cache=not single, logits_to_keep=1,
+        )
+        first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+        rows = [(b, c) for b, e in enumerate(batch) for c in range(len(e.continuations))]
+        totals = [
+            float(first[b, batch[b].continuations[c][0]]) for b, c in rows
+        ]
+        if not single:
+            rest = self._score_continuations(model, batch, rows, out.past_key_values, mask)
+            totals = [t + r for t, r in zip(totals, rest, strict=True)]
+        scores: list[ChoiceScores] = []
+        cursor = 0
+        for e in batch:
+            n = len(e.continuations)
+            scores.append(ChoiceScores(
+                tuple(totals[cursor : cursor + n]), tuple(len(c) for c in e.continuations)
+            ))
+            cursor += n
+        return scores
+
+    def _score_continuations(
+        self, model: Any, batch: list[_Encoded], rows: list[tuple[int, int]],
+        cache: Any, context_mask: torch.Tensor,
+    ) -> list[float]:
+        """Tokens 2..n of each choice, reusing the contexts' key/value cache."""
+        torch, transformers, _ = _import_stack()
+        rest: list[float] = []
+        step = self.config.batch_size * 4
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            index = torch.tensor([b for b, _ in part], device=context_mask.device)
+            conts = [batch[b].continuations[c] for b, c in part]
+            width = max(len(c) for c in conts) - 1
+            if width == 0:
+                rest.extend(0.0 for _ in part)
+                continue
+            pad = self.tokenizer.pad_token_id
+            inputs = torch.tensor([c[:-1] + [pad] * (width + 1 - len(c)) for c in conts])
+            new_mask = torch.tensor([[1] * (len(c) - 1) + [0] * (width + 1 - len(c)) for c in conts])
+            mask = torch.cat([context_mask[index], new_mask.to(context_mask)], dim=1)
+            positions = context_mask[index].sum(dim=1, keepdim=True) + torch.arange(width)
+            layers = [(layer.keys[index], layer.values[index]) for layer in cache.layers]
+            out = model(
+                input_ids=inputs.to(context_mask.device), attention_mask=mask,
+                position_ids=positions.to(context_mask.device),
+                past_key_values=transformers.DynamicCache(layers), use_cache=True,
+            )
+            logprobs = torch.log_softmax(out.logits.float(), dim=-1)
+            for row, cont in enumerate(conts):
+                targets = torch.tensor(cont[1:], device=logprobs.device)
+                picked = logprobs[row, : len(cont) - 1].gather(1, targets[:, None])
+                rest.append(float(picked.sum()))
+        return rest
+
+    def _left_pad(self, sequences: list[list[int]]) -> tuple[Any, Any, Any]:
+        torch, _, _ = _import_stack()
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in sequences])
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences])
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        device = self.config.device
+        return ids.to(device), mask.to(device), positions.to(device)
+
+    # -- generation -----------------------------------------------------------------
+
+    def generate(self, ref: ModelRef, requests: Sequence[GenerateRequest]) -> list[Generation]:
+        """Batched completions with left padding; requests are grouped by decoding params."""
+        torch, _, _ = _import_stack()
+        results: list[Generation | None] = [None] * len(requests)
+        groups: dict[str, list[int]] = {}
+        for i, r in enumerate(requests):
+            params = json.dumps([r.max_new_tokens, r.stop, r.temperature, r.seed])
+            groups.setdefault(params, []).append(i)
+        prompts = [render_prompt(self.tokenizer, r.messages, r.prompt) for r in requests]
+        encoded = [
+            self.tokenizer.encode(p, add_special_tokens=needs_special_tokens(self.tokenizer, p))
+            for p in prompts
+        ]
+        with self.activate(ref) as model, torch.inference_mode(), progress(
+            len(requests), f"generating {ref.name}"
+        ) as advance:
+            for indices in groups.values():
+                indices.sort(key=lambda i: -len(encoded[i]))
+                for start in range(0, len(indices), self.config.batch_size):
+                    chunk = indices[start : start + self.config.batch_size]
+                    outputs = self._generate_batch(model, [encoded[i] for i in chunk],
+                                                   requests[chunk[0]])
+                    for i, generation in zip(chunk, outputs, strict=True):
+                        results[i] = generation
+                    advance(len(chunk))
+        return [r for r in results if r is not None]
+
+    def _generate_batch(
+        self, model: Any, sequences: list[list[int]], params: GenerateRequest
+    ) -> list[Generation]:
+        torch, _, _ = _import_stack()
+        ids, mask, _ = self._left_pad(sequences)
+        torch.manual_seed(params.seed)
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": params.temperature}
+            if params.temperature > 0 else {"do_sample": False}
+        )
+        if params.stop:
+            sampling.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        out = model.generate(
+            input_ids=ids, attention_mask=mask, max_new_tokens=params.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
+            top_p=None, top_k=None, **sampling,
+        )
+        generations = []
+        for row in out[:, ids.shape[1]:].tolist():
+            tokens = _until_eos(row, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            finish = "stop" if len(tokens) < params.max_new_tokens else "length"
+            for stop in params.stop:
+                if stop in text:
+                    text, finish = text[: text.index(stop)], "stop"
+            generations.append(Generation(text, len(tokens), finish))
+        return generations
+
+
+def _until_eos(tokens: list[int], eos: int | None, pad: int | None) -> list[int]:
+    for i, token in enumerate(tokens):
+        if token == eos or (token == pad and pad != eos):
+            return tokens[:i]
+    return tokens

@@ -1,0 +1,198 @@
+"""The gate configuration: ``[tool.tunegate]`` in pyproject.toml or a tunegate.toml.
+
+Everything is validated into typed objects before any model loads; an error names
+the file, the line (where it can be found) and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tunegate.training._config import TrainingConfig
+
+__all__ = [
+    "BackendConfig",
+    "ConfigError",
+    "DataConfig",
+    "GateConfig",
+    "TaskConfig",
+    "Thresholds",
+    "find_config",
+    "load_config",
+]
+
+CONFIG_FILES = ("tunegate.toml", "pyproject.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used, located as precisely as possible."""
+
+    def __init__(self, path: Path | None, line: int | None, field: str | None, reason: str):
+        self.path, self.line, self.field, self.reason = path, line, field, reason
+        where = str(path) if path else "<config>"
+        if line is not None:
+            where += f":{line}"
+        super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaskConfig(_Section):
+    """What the adapter is for. Only ``classification`` is built so far."""
+
+    kind: Literal["classification"] = "classification"
+    labels: tuple[str, ...] = Field(min_length=2)
+    prompt_template: str = Field(default="{text}", description="for plain-prompt examples")
+    choice_prefix: str | None = Field(
+        default=None,
+        description="text between the prompt and the label; derived from the chat "
+        "template when unset",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be distinct")
+        if any(not label.strip() for label in labels):
+            raise ValueError("labels must not be empty")
+        return labels
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _has_text_slot(cls, template: str) -> str:
+        if "{text}" not in template:
+            raise ValueError("prompt_template must contain '{text}'")
+        return template
+
+
+class DataConfig(_Section):
+    """Dataset paths, relative to the configuration file."""
+
+    train: Path | None = None
+    eval: Path
+    golden: Path | None = None
+    ood: Path | None = None
+
+
+class Thresholds(_Section):
+    """Pass thresholds; gates own them, metrics never see them."""
+
+    macro_f1: float = Field(default=0.80, ge=0.0, le=1.0)
+    class_f1_floor: float = Field(default=0.60, ge=0.0, le=1.0)
+    golden_max_regression: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
+class BackendConfig(_Section):
+    """How the in-process transformers backend runs."""
+
+    kind: Literal["transformers"] = "transformers"
+    batch_size: int = Field(default=32, ge=1)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str = "cpu"
+    threads: int | None = Field(default=None, ge=1)
+
+
+class GateConfig(_Section):
+    """The whole gate: which references, which task and data, which thresholds."""
+
+    base: str = Field(description="'example' for the bundled tiny model, else a path or hub id")
+    production: str | None = Field(default=None, description="adapter dir, variant or none")
+    candidate: str = Field(description="adapter dir or example variant name")
+    seed: int = 0
+    cache_dir: Path = Path(".tunegate")
+    report_dir: Path = Path("reports")
+    use_cache: bool = True
+    task: TaskConfig
+    data: DataConfig
+    thresholds: Thresholds = Thresholds()
+    backend: BackendConfig = BackendConfig()
+    training: TrainingConfig = TrainingConfig()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths are resolved against."""
+        return self.source.parent if self.source else Path.cwd()
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.root / path
+
+    def with_overrides(self, **changes: Any) -> GateConfig:
+        """A copy with CLI values applied (None means: keep), validated again."""
+        data = self.model_dump()
+        data.update({key: value for key, value in changes.items() if value is not None})
+        try:
+            return GateConfig.model_validate({**data, "source": self.source})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"])
+            raise ConfigError(None, None, f"option {field}", error["msg"]) from None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest tunegate.toml, or pyproject.toml with [tool.tunegate], upwards."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate_dir in (folder, *folder.parents):
+        for name in CONFIG_FILES:
+            path = candidate_dir / name
+            if path.is_file() and (name == "tunegate.toml" or "[tool.tunegate" in path.read_text()):
+                return path
+    return None
+
+
+def load_config(path: str | Path | None = None) -> GateConfig:
+    """Read and validate a configuration file (found upwards from cwd when None)."""
+    found = Path(path) if path is not None else find_config()
+    if found is None:
+        raise ConfigError(None, None, None, "no tunegate.toml or [tool.tunegate] found")
+    if not found.is_file():
+        raise ConfigError(found, None, None, "file not found")
+    text = found.read_text(encoding="utf-8")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(found, int(match.group(1)) if match else None, None, str(exc)) from None
+    prefix: tuple[str, ...] = () if found.name == "tunegate.toml" else ("tool", "tunegate")
+    section: Any = document
+    for part in prefix:
+        section = section.get(part, {}) if isinstance(section, dict) else {}
+    if not section:
+        raise ConfigError(found, None, ".".join(prefix) or None, "no tunegate configuration")
+    try:
+        return GateConfig.model_validate({**section, "source": found.resolve()})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(str(part) for part in error["loc"])
+        line = _locate(text, prefix, loc)
+        raise ConfigError(found, line, ".".join(prefix + loc), error["msg"]) from None
+
+
+def _locate(text: str, prefix: tuple[str, ...], loc: tuple[str, ...]) -> int | None:
+    """The line of a key in TOML text: best effort, falls back to its table header."""
+    best: int | None = None
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
+            if table == prefix + loc[:-1] or table == prefix + loc:
+                best = best or number
+            continue
+        key = re.match(r"([A-Za-z0-9_.\"-]+)\s*=", line)
+        if key:
+            path = table + tuple(p.strip('"') for p in key.group(1).split("."))
+            if path == prefix + loc[: len(path) - len(prefix)] and len(path) > len(prefix):
+                best = number
+                if path == prefix + loc:
+                    return number
+    return best

@@ -1,0 +1,165 @@
+"""The example's tiny base model, built offline: no hub, no download.
+
+A byte-level BPE tokenizer is trained on the example corpus plus general text, a
+small Llama-architecture model is pre-trained briefly on the same text (every text
+ends with the end-of-sequence token, so the model learns to stop), and both are saved
+with ``save_pretrained`` so everything downstream uses the real loading code paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tunegate._progress import progress
+
+BUILDER_VERSION = 1
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}"
+    "{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}{{ '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class BaseModelSpec:
+    """Size and pre-training budget of the tiny base model."""
+
+    vocab_size: int = 4000
+    hidden_size: int = 128
+    intermediate_size: int = 384
+    layers: int = 4
+    heads: int = 4
+    max_positions: int = 512
+    steps: int = 500
+    batch_size: int = 32
+    block_size: int = 64
+    learning_rate: float = 3e-3
+    seed: int = 0
+
+    def key(self) -> str:
+        payload = json.dumps({"v": BUILDER_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def pretraining_texts(seed: int = 0) -> list[str]:
+    """Ticket texts of the training split plus general sentences (no labels)."""
+    from tunegate.example.tickets import build_datasets, general_corpus
+
+    tickets = [e.text for e in build_datasets(seed)["train"]]
+    return tickets + general_corpus(seed)
+
+
+def example_base(cache_dir: Path, spec: BaseModelSpec | None = None) -> Path:
+    """The folder of the example base model, built when missing."""
+    spec = spec or BaseModelSpec()
+    target = cache_dir / "example-base" / spec.key()
+    if (target / "build.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        build_base_model(scratch, pretraining_texts(spec.seed), spec)
+        try:
+            os.replace(scratch, target)
+        except OSError:  # built concurrently by another process
+            if not (target / "build.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
+    """A byte-level BPE tokenizer with <pad>, <s>, </s> and the example's chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from tunegate.example.tickets import LABELS, SYSTEM_PROMPT
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    extra = [SYSTEM_PROMPT, "system: user: assistant:", " ".join(LABELS)] * 50
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts + extra, trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", tokenizer.token_to_id("<s>"))]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_base_model(out_dir: Path, texts: list[str], spec: BaseModelSpec) -> None:
+    """Train the tokenizer, pre-train the model, save both into ``out_dir``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    started = time.perf_counter()
+    torch.manual_seed(spec.seed)
+    tokenizer = train_tokenizer(texts, spec.vocab_size)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size, num_hidden_layers=spec.layers,
+        num_attention_heads=spec.heads, num_key_value_heads=spec.heads,
+        max_position_embeddings=spec.max_positions, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    loss = _pretrain(model, tokenizer, texts, spec)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    build = {
+        "builder_version": BUILDER_VERSION, "spec": asdict(spec), "texts": len(texts),
+        "final_loss": loss, "seconds": round(time.perf_counter() - started, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    (out_dir / "build.json").write_text(json.dumps(build, indent=2) + "\n")
+
+
+def _pretrain(model: Any, tokenizer: Any, texts: list[str], spec: BaseModelSpec) -> float:
+    """Next-token training on packed blocks of the texts, each ending with </s>."""
+    import torch
+
+    stream: list[int] = []
+    generator = torch.Generator().manual_seed(spec.seed)
+    order = torch.randperm(len(texts), generator=generator).tolist()
+    for index in order:
+        stream += tokenizer.encode(texts[index] + tokenizer.eos_token)
+    blocks = torch.tensor(stream[: len(stream) // spec.block_size * spec.block_size])
+    blocks = blocks.view(-1, spec.block_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.learning_rate, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=spec.learning_rate, total_steps=spec.steps, pct_start=0.05
+    )
+    model.train()
+    loss_value = float("nan")
+    with progress(spec.steps, "pre-training the example base") as advance:
+        for _ in range(spec.steps):
+            rows = torch.randint(len(blocks), (spec.batch_size,), generator=generator)
+            batch = blocks[rows]
+            loss = model(input_ids=batch, labels=batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_value = float(loss.detach())
+            advance(1)
+    model.eval()
+    return loss_value

@@ -1,0 +1,110 @@
+"""The example's adapters: production, the good candidate, and degraded candidates.
+
+Each variant is a change to the training data or the training config. The degraded
+ones model mistakes teams really ship: a systematic annotation error, a class lost
+from the training data, a run stopped far too early. Each must fail the gate for its
+own reason while ``good`` passes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunegate.data import Example
+
+Transform = Callable[[Sequence[Example], int], list[Example]]
+
+# Data written before this date is the older snapshot production was trained on.
+PRODUCTION_SNAPSHOT = "2025-12-01"
+
+
+def _keep_all(examples: Sequence[Example], seed: int) -> list[Example]:
+    return list(examples)
+
+
+def _older_snapshot(examples: Sequence[Example], seed: int) -> list[Example]:
+    return [e for e in examples if str(e.meta.get("created", "")) < PRODUCTION_SNAPSHOT]
+
+
+def _relabel(example: Example, label: str) -> Example:
+    return example.model_copy(update={"label": label, "reference": label})
+
+
+def _flip_topic(source: str, topics: tuple[str, ...], target: str) -> Transform:
+    """Systematically relabel one class's tickets on some topics as another class."""
+
+    def transform(examples: Sequence[Example], seed: int) -> list[Example]:
+        return [
+            _relabel(e, target)
+            if e.label == source and e.meta.get("topic") in topics and e.meta.get("kind") != "vague"
+            else e
+            for e in examples
+        ]
+
+    return transform
+
+
+def _drop_class(label: str, keep_share: float) -> Transform:
+    """Keep only a small share of one class's examples (seeded)."""
+
+    def transform(examples: Sequence[Example], seed: int) -> list[Example]:
+        rng = random.Random(f"drop-{label}-{seed}")
+        return [e for e in examples if e.label != label or rng.random() < keep_share]
+
+    return transform
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named way to train an example adapter, and what the gate should say of it."""
+
+    name: str
+    description: str
+    expected: str
+    transform: Transform = _keep_all
+    training: dict[str, Any] = field(default_factory=dict)
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("good", "the candidate: all current training data", "pass"),
+    Variant(
+        "production",
+        f"the adapter in production: the older data snapshot (before {PRODUCTION_SNAPSHOT})",
+        "pass",
+        _older_snapshot,
+    ),
+    Variant(
+        "flipped-labels",
+        "annotation error: billing tickets about double charges and wrong amounts "
+        "labelled returns",
+        "fail: class_f1_floor, golden_regression",
+        _flip_topic("billing", ("double_charge", "wrong_amount"), "returns"),
+    ),
+    Variant(
+        "missing-class",
+        "the account class almost absent from the training data (3 % kept)",
+        "fail: class_f1_floor, macro_f1, golden_regression",
+        _drop_class("account", 0.03),
+    ),
+    Variant(
+        "undertrained",
+        "a run stopped after 12 optimiser steps",
+        "fail: macro_f1, golden_regression",
+        training={"max_steps": 12},
+    ),
+)
+
+
+def variant_names() -> list[str]:
+    """Variant names, ``good`` first."""
+    return [v.name for v in VARIANTS]
+
+
+def get_variant(name: str) -> Variant:
+    for variant in VARIANTS:
+        if variant.name == name:
+            return variant
+    raise KeyError(f"no example variant {name!r}; known: {', '.join(variant_names())}")

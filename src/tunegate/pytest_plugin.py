@@ -1,0 +1,188 @@
+"""The tunegate pytest plugin: options, fixtures and hooks; the work is in the library.
+
+Registered through the ``pytest11`` entry point, so it is loaded in every pytest run
+where tunegate is installed: it stays inert (no config read, no model loaded) until a
+suite asks for one of its ``tg_*`` fixtures.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tunegate.backends import CachedBackend, ModelRef
+from tunegate.config import GateConfig, load_config
+from tunegate.gates import GateFailed, GateResult
+from tunegate.session import DatasetView, GateSession
+from tunegate.tasks import ClassificationTask
+
+_SESSION = pytest.StashKey["GateSession | None"]()
+
+_OPTIONS = (
+    ("--tg-config", "tg_config", "path to tunegate.toml or a pyproject.toml with [tool.tunegate]"),
+    ("--tg-candidate", "tg_candidate", "candidate adapter folder, or an example variant name"),
+    ("--tg-production", "tg_production", "production adapter folder, variant name, or 'none'"),
+    ("--tg-base", "tg_base", "base model folder or hub id ('example' builds the tiny model)"),
+    ("--tg-report-dir", "tg_report_dir", "where run records are written"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tunegate", "tunegate release gate")
+    for flag, dest, help_text in _OPTIONS:
+        group.addoption(flag, dest=dest, default=None, help=help_text)
+    group.addoption("--tg-seed", dest="tg_seed", type=int, default=None,
+                    help="seed for training and sampling (default: the config's)")
+    group.addoption("--tg-no-cache", dest="tg_no_cache", action="store_true",
+                    help="bypass the response cache: recompute every score")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SESSION] = None
+
+
+def gate_config_from_options(config: pytest.Config) -> GateConfig:
+    """The [tool.tunegate] configuration with the --tg-* options applied."""
+    option = config.option
+    path = option.tg_config or _find_from(config)
+    loaded = load_config(path)
+    return loaded.with_overrides(
+        candidate=option.tg_candidate, production=option.tg_production, base=option.tg_base,
+        report_dir=option.tg_report_dir, seed=option.tg_seed,
+        use_cache=False if option.tg_no_cache else None,
+    )
+
+
+def _find_from(config: pytest.Config) -> str | None:
+    from tunegate.config import find_config
+
+    found = find_config(config.rootpath)
+    return str(found) if found else None
+
+
+def _session(config: pytest.Config) -> GateSession:
+    session = config.stash[_SESSION]
+    if session is None:
+        session = GateSession(gate_config_from_options(config))
+        config.stash[_SESSION] = session
+    return session
+
+
+# -- fixtures ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tg_session(pytestconfig: pytest.Config) -> GateSession:
+    """The gate session: config, backend, datasets, references, recorded results."""
+    return _session(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def tg_config(tg_session: GateSession) -> GateConfig:
+    return tg_session.config
+
+
+@pytest.fixture(scope="session")
+def tg_task(tg_session: GateSession) -> ClassificationTask:
+    return tg_session.task
+
+
+@pytest.fixture(scope="session")
+def tg_datasets(tg_session: GateSession) -> DatasetView:
+    """Attribute access to the configured splits: ``tg_datasets.eval`` etc."""
+    return DatasetView(tg_session)
+
+
+@pytest.fixture(scope="session")
+def tg_backend(tg_session: GateSession) -> CachedBackend:
+    return tg_session.backend
+
+
+@pytest.fixture(scope="session")
+def tg_base(tg_session: GateSession) -> ModelRef:
+    return tg_session.base
+
+
+@pytest.fixture(scope="session")
+def tg_production(tg_session: GateSession) -> ModelRef:
+    """The production adapter; the test is skipped, saying so, when none is configured."""
+    if tg_session.production is None:
+        pytest.skip("no production adapter configured (production = 'none')")
+    return tg_session.production
+
+
+@pytest.fixture(scope="session")
+def tg_candidate(tg_session: GateSession) -> ModelRef:
+    return tg_session.candidate
+
+
+@pytest.fixture(scope="session")
+def tg_reference(tg_session: GateSession) -> ModelRef:
+    """What the candidate is compared with: production, or the base when there is none."""
+    return tg_session.reference
+
+
+@pytest.fixture(scope="session")
+def tg_finetune(tg_session: GateSession) -> Callable[..., ModelRef]:
+    """``tg_finetune(name, examples=None, training={...})``: an adapter, trained once."""
+    return tg_session.finetune
+
+
+@pytest.fixture
+def tg_gate(
+    request: pytest.FixtureRequest, tg_session: GateSession
+) -> Callable[[GateResult], GateResult]:
+    """``tg_gate(result)``: record a gate result, and fail the test when it did not pass."""
+
+    def check(result: GateResult) -> GateResult:
+        tg_session.record(request.node.nodeid, result)
+        if not result.passed:
+            command = reproduce_command(request.config, request.node.nodeid)
+            raise GateFailed(result, command=command)
+        return result
+
+    return check
+
+
+def reproduce_command(config: pytest.Config, nodeid: str) -> str:
+    """The pytest command that re-runs one gate test with this run's --tg-* choices."""
+    session = config.stash[_SESSION]
+    words = ["pytest", nodeid]
+    option = config.option
+    for flag, dest, _ in _OPTIONS:
+        value = getattr(option, dest)
+        if dest == "tg_candidate" and value is None and session is not None:
+            value = session.config.candidate
+        if value is not None:
+            words += [flag, str(value)]
+    if option.tg_seed is not None:
+        words += ["--tg-seed", str(option.tg_seed)]
+    return shlex.join(words)
+
+
+# -- reporting ---------------------------------------------------------------------
+
+
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is None or not session.results:
+        return
+    from tunegate.report.console import gate_table
+
+    terminalreporter.write_sep("=", "tunegate gate results")
+    terminalreporter.write(gate_table(session), flush=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the run record (before the terminal summary, which names its path)."""
+    gate_session = session.config.stash.get(_SESSION, None)
+    if gate_session is None or not gate_session.results:
+        return
+    from tunegate.report.record import write_run_record
+
+    write_run_record(gate_session, int(exitstatus))

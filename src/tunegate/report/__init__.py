@@ -1,0 +1,1 @@
+"""Run records, and the console view of a run's gate results."""

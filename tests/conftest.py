@@ -1,0 +1,74 @@
+"""Shared fixtures: a tiny base model and real LoRA adapters, built by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tunegate.data import Example
+from tunegate.training import TrainingConfig, TrainingItem
+
+TINY_LABELS = ("billing", "shipping", "technical", "account", "returns", "other")
+
+
+def tiny_spec(seed: int = 0, hidden: int = 64):
+    from tunegate.example.base_model import BaseModelSpec
+
+    return BaseModelSpec(vocab_size=800, hidden_size=hidden, intermediate_size=128, layers=2,
+                         heads=2, steps=150, batch_size=16, block_size=32, seed=seed)
+
+
+def tiny_texts() -> list[str]:
+    from tunegate.example.tickets import build_datasets, general_corpus
+
+    tickets = [e.text for e in build_datasets(0)["train"][:400]]
+    return tickets + general_corpus(0, n=400)
+
+
+def build_tiny_base(folder: Path, seed: int = 0, hidden: int = 64) -> Path:
+    from tunegate.example.base_model import build_base_model
+
+    build_base_model(folder, tiny_texts(), tiny_spec(seed, hidden))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base_factory():
+    """``factory(folder, seed=0, hidden=64)``: build another tiny base model."""
+    return build_tiny_base
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with a BPE tokenizer and the example chat template (~2 s)."""
+    return build_tiny_base(tmp_path_factory.mktemp("tiny-base"))
+
+
+@pytest.fixture(scope="session")
+def tiny_examples() -> list[Example]:
+    from tunegate.example.tickets import build_datasets
+
+    return build_datasets(0)["train"][:64]
+
+
+def training_items(examples: list[Example]) -> list[TrainingItem]:
+    return [TrainingItem(e.messages, None, e.label or "") for e in examples]
+
+
+QUICK = TrainingConfig(max_steps=6, batch_size=8, learning_rate=5e-3, r=4, alpha=8)
+
+
+@pytest.fixture(scope="session")
+def tiny_adapters(
+    tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, tiny_examples: list[Example]
+) -> tuple[Path, Path]:
+    """Two real LoRA adapters, trained briefly with different seeds and data."""
+    from tunegate.training import finetune
+
+    first = tmp_path_factory.mktemp("adapter-a")
+    second = tmp_path_factory.mktemp("adapter-b")
+    finetune(str(tiny_base), training_items(tiny_examples[:32]), QUICK, first)
+    finetune(str(tiny_base), training_items(tiny_examples[32:]),
+             QUICK.model_copy(update={"seed": 1}), second)
+    return first, second
