@@ -57,7 +57,9 @@ class GateSession:
         from tunegate.backends.transformers_backend import TransformersBackend
 
         inner = TransformersBackend(self.base_path, self.config.backend)
-        cache = ResponseCache(self.cache_dir / "responses.sqlite") if self.config.use_cache else None
+        cache = None
+        if self.config.use_cache:
+            cache = ResponseCache(self.cache_dir / "responses.sqlite")
         return CachedBackend(inner, cache)
 
     @cached_property

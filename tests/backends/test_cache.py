@@ -20,7 +20,7 @@ from tunegate.backends import (
 from tunegate.data import Example
 
 pytest.importorskip("torch")
-from tunegate.backends.transformers_backend import TransformersBackend  # noqa: E402
+from tunegate.backends.transformers_backend import TransformersBackend
 
 CHOICES = ("billing", "shipping", "other")
 

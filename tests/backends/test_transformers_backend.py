@@ -171,7 +171,7 @@ def test_lineage_of_another_base_is_refused(backend, tiny_adapters, tmp_path, ti
     adapter = tmp_path / "foreign"
     shutil.copytree(tiny_adapters[0], adapter)
     (adapter / "lineage.json").write_text(json.dumps({"base_fingerprint": "f" * 64}))
-    with pytest.raises(AdapterMismatchError, match="trained on base ffffffffffff"):
+    with pytest.raises(AdapterMismatchError, match=r"trained on base f{12}"):
         backend.score(ModelRef("c", backend.base, adapter), requests_for(tiny_examples[:1], SINGLE))
 
 
@@ -194,5 +194,5 @@ def test_adapter_named_for_another_base_is_refused(tmp_path, tiny_adapters, back
     config = json.loads((adapter / "adapter_config.json").read_text())
     config["base_model_name_or_path"] = "meta-llama/Llama-3.1-8B"
     (adapter / "adapter_config.json").write_text(json.dumps(config))
-    with pytest.raises(AdapterMismatchError, match="Llama-3.1-8B"):
+    with pytest.raises(AdapterMismatchError, match=r"Llama-3\.1-8B"):
         backend.score(ModelRef("c", backend.base, adapter), requests_for(tiny_examples[:1], SINGLE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from tunegate.training import AdapterStore, TrainingConfig, TrainingItem, tokenize_items
@@ -24,7 +25,7 @@ def test_labels_cover_only_the_answer(tiny_base, tiny_examples):
     [row] = tokenize_items(tokenizer, items(tiny_examples[:1]), max_length=256)
     answer = [t for t in row["labels"] if t != -100]
     text = tokenizer.decode(answer)
-    assert text == f" {tiny_examples[0].label}</s>\n"
+    assert text == f" {tiny_examples[0].label}</s>"  # the template's trailing newline is not taught
     masked = row["labels"].index(answer[0])
     assert all(t == -100 for t in row["labels"][:masked])
     assert row["input_ids"][masked:] == answer

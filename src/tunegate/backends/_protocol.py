@@ -29,7 +29,9 @@ class ModelRef:
     adapter: Path | None = None
 
     def describe(self) -> str:
-        return f"{self.name} ({self.adapter})" if self.adapter else f"{self.name} (base {self.base})"
+        if self.adapter is not None:
+            return f"{self.name} ({self.adapter})"
+        return f"{self.name} (base {self.base})"
 
 
 @dataclass(frozen=True)

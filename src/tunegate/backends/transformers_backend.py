@@ -66,6 +66,7 @@ class TransformersBackend:
         self.base = base
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
+        transformers.utils.logging.disable_progress_bar()  # rich bars are ours to draw
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(base)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -209,7 +210,9 @@ class TransformersBackend:
                 continue
             pad = self.tokenizer.pad_token_id
             inputs = torch.tensor([c[:-1] + [pad] * (width + 1 - len(c)) for c in conts])
-            new_mask = torch.tensor([[1] * (len(c) - 1) + [0] * (width + 1 - len(c)) for c in conts])
+            new_mask = torch.tensor(
+                [[1] * (len(c) - 1) + [0] * (width + 1 - len(c)) for c in conts]
+            )
             mask = torch.cat([context_mask[index], new_mask.to(context_mask)], dim=1)
             positions = context_mask[index].sum(dim=1, keepdim=True) + torch.arange(width)
             layers = [(layer.keys[index], layer.values[index]) for layer in cache.layers]

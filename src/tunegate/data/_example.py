@@ -41,13 +41,16 @@ class Example(BaseModel):
         if not isinstance(data, dict):
             return data
         messages = data.get("messages")
-        if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-            if messages[-1].get("role") == "assistant":
-                data = dict(data)
-                answer = messages[-1].get("content")
-                data["messages"] = messages[:-1]
-                if data.get("reference") is None:
-                    data["reference"] = answer
+        if (
+            isinstance(messages, list)
+            and messages
+            and isinstance(messages[-1], dict)
+            and messages[-1].get("role") == "assistant"
+        ):
+            data = dict(data)
+            data["messages"] = messages[:-1]
+            if data.get("reference") is None:
+                data["reference"] = messages[-1].get("content")
         return data
 
     @model_validator(mode="after")

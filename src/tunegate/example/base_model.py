@@ -20,7 +20,7 @@ from typing import Any
 
 from tunegate._progress import progress
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}"
@@ -50,12 +50,53 @@ class BaseModelSpec:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+QUESTIONS = {
+    "capital": ("what is the capital of {}?", "which city is the capital of {}?"),
+    "animal_sound": ("what sound does a {} make?", "what does a {} say?"),
+    "animal_young": ("what is a young {} called?", "what do you call a baby {}?"),
+    "animal_home": ("where does a {} live?", "where do you find a {}?"),
+    "colour": ("what colour is the {}?", "what is the colour of the {}?"),
+    "opposite": ("what is the opposite of {}?", "give me the opposite of {}."),
+    "next_day": ("what day comes after {}?", "which day follows {}?"),
+    "next_month": ("what month comes after {}?", "which month follows {}?"),
+    "sum": ("what is {}?", "how much is {}?"),
+    "difference": ("what is {}?", "how much is {}?"),
+    "plural": ("what is the plural of {}?", "how do you say more than one {}?"),
+}
+OPENERS = ("", "hi, ", "hello there. ", "quick question: ", "sorry to bother you, ", "hey! ")
+CLOSERS = ("", " thanks!", " thank you.", " i need it for school.", " please answer briefly.")
+
+
+def chat_corpus(seed: int = 0) -> list[str]:
+    """General questions and answers in the chat format: the base is an 'instruct' model.
+
+    Like a real instruct base, it has learned to answer a user's question at the
+    assistant turn; the tickets' routing is what an adapter must teach it.
+    """
+    import random
+
+    from tunegate.example.tickets import general_facts
+
+    rng = random.Random(f"chat-{seed}")
+    texts = []
+    for kind, facts in general_facts().items():
+        for subject, answer in facts:
+            for question in QUESTIONS[kind] * 2:
+                user = rng.choice(OPENERS) + question.format(subject) + rng.choice(CLOSERS)
+                texts.append(
+                    f"system: You are a helpful assistant.\nuser: {user}\n"
+                    f"assistant: {answer}</s>\n"
+                )
+    rng.shuffle(texts)
+    return texts
+
+
 def pretraining_texts(seed: int = 0) -> list[str]:
-    """Ticket texts of the training split plus general sentences (no labels)."""
+    """Ticket texts of the training split (no labels), general sentences, general chat."""
     from tunegate.example.tickets import build_datasets, general_corpus
 
     tickets = [e.text for e in build_datasets(seed)["train"]]
-    return tickets + general_corpus(seed)
+    return tickets + general_corpus(seed) + chat_corpus(seed)
 
 
 def example_base(cache_dir: Path, spec: BaseModelSpec | None = None) -> Path:
@@ -107,9 +148,11 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
 def build_base_model(out_dir: Path, texts: list[str], spec: BaseModelSpec) -> None:
     """Train the tokenizer, pre-train the model, save both into ``out_dir``."""
     import torch
+    import transformers
     from transformers import LlamaConfig, LlamaForCausalLM
 
     started = time.perf_counter()
+    transformers.utils.logging.disable_progress_bar()
     torch.manual_seed(spec.seed)
     tokenizer = train_tokenizer(texts, spec.vocab_size)
     config = LlamaConfig(

@@ -30,7 +30,7 @@ class TrainingConfig(BaseModel):
     max_steps: int = Field(default=-1, ge=-1)
     batch_size: int = Field(default=16, ge=1)
     gradient_accumulation: int = Field(default=1, ge=1)
-    learning_rate: float = Field(default=2e-3, gt=0, le=1.0)
+    learning_rate: float = Field(default=3e-3, gt=0, le=1.0)
     warmup_ratio: float = Field(default=0.05, ge=0.0, lt=1.0)
     scheduler: Scheduler = "linear"
     weight_decay: float = Field(default=0.0, ge=0.0)

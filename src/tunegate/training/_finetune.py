@@ -51,6 +51,8 @@ def tokenize_items(
         prompt_ids = tokenizer.encode(prompt, add_special_tokens=special)
         whole = tokenizer.encode(prompt + answer, add_special_tokens=special)
         answer_ids = whole[len(prompt_ids):]
+        if tokenizer.eos_token_id in answer_ids:  # what a template adds after EOS is not taught
+            answer_ids = answer_ids[: answer_ids.index(tokenizer.eos_token_id) + 1]
         keep = max(1, max_length - len(answer_ids))
         prompt_ids = prompt_ids[-keep:]
         input_ids = (prompt_ids + answer_ids)[:max_length]
@@ -68,6 +70,7 @@ def finetune(
     from peft import LoraConfig, get_peft_model
 
     started = time.perf_counter()
+    transformers.utils.logging.disable_progress_bar()
     transformers.set_seed(config.seed)
     tokenizer = transformers.AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token_id is None:
@@ -88,7 +91,7 @@ def finetune(
         learning_rate=config.learning_rate, warmup_steps=int(config.warmup_ratio * total),
         lr_scheduler_type=config.scheduler, weight_decay=config.weight_decay,
         seed=config.seed, data_seed=config.seed, use_cpu=not torch.cuda.is_available(),
-        report_to=[], save_strategy="no", logging_steps=max(1, total // 20),
+        report_to=[], save_strategy="no", logging_strategy="no",
         remove_unused_columns=False, disable_tqdm=True,
     )
     collator = transformers.DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)

@@ -1,0 +1,61 @@
+"""The example's variants and its committed datasets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tunegate.cli import main
+from tunegate.example.tickets import build_datasets
+from tunegate.example.variants import PRODUCTION_SNAPSHOT, get_variant, variant_names
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_datasets_equal_the_generator():
+    assert main(["example", "data", "--check", "--root", str(ROOT)]) == 0
+
+
+def test_example_list_prints_good_first(capsys):
+    assert main(["example", "list"]) == 0
+    names = capsys.readouterr().out.split()
+    assert names[0] == "good"
+    assert {"production", "flipped-labels", "missing-class", "undertrained"} <= set(names)
+    assert names == variant_names()
+
+
+def test_production_trains_on_the_older_snapshot():
+    train = build_datasets(0)["train"]
+    older = get_variant("production").transform(train, 0)
+    assert 0.35 * len(train) < len(older) < 0.6 * len(train)
+    assert all(e.meta["created"] < PRODUCTION_SNAPSHOT for e in older)
+
+
+def test_flipped_labels_relabels_a_systematic_slice_of_billing():
+    train = build_datasets(0)["train"]
+    flipped = get_variant("flipped-labels").transform(train, 0)
+    changed = [(a, b) for a, b in zip(train, flipped, strict=True) if a.label != b.label]
+    assert changed
+    assert {(a.label, b.label) for a, b in changed} == {("billing", "returns")}
+    assert {a.meta["topic"] for a, _ in changed} == {"double_charge", "wrong_amount"}
+    share = len(changed) / Counter(e.label for e in train)["billing"]
+    assert 0.15 <= share <= 0.5
+    assert all(b.reference == b.label for _, b in changed)
+
+
+def test_missing_class_keeps_almost_no_account_tickets():
+    train = build_datasets(0)["train"]
+    reduced = get_variant("missing-class").transform(train, 0)
+    before, after = Counter(e.label for e in train), Counter(e.label for e in reduced)
+    assert 0 < after["account"] <= 0.06 * before["account"]
+    assert all(after[label] == before[label] for label in before if label != "account")
+    assert get_variant("missing-class").transform(train, 1) != reduced  # seeded
+
+
+def test_unknown_variant_names_the_known_ones():
+    try:
+        get_variant("nope")
+    except KeyError as error:
+        assert "good" in str(error)
+    else:
+        raise AssertionError("no error for an unknown variant")

@@ -1,0 +1,133 @@
+"""The pytest plugin, driven through pytester with a tiny model and real adapters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tunegate.data import write_examples
+
+pytest_plugins = ["pytester"]
+pytest.importorskip("peft")
+
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+LABELS = '["billing", "shipping", "technical", "account", "returns", "other"]'
+
+
+@pytest.fixture
+def gate_project(pytester: pytest.Pytester, tiny_base, tiny_adapters, tiny_examples):
+    """A user project: tunegate.toml, tiny data, and the example's suite files."""
+    root = pytester.path
+    write_examples(root / "eval.jsonl", tiny_examples[:24])
+    write_examples(root / "golden.jsonl", tiny_examples[24:40])
+
+    def configure(macro_f1: float = 0.0, floor: float = 0.0, regression: float = 1.0,
+                  extra: str = "") -> Path:
+        (root / "tunegate.toml").write_text(
+            f'base = "{tiny_base}"\n'
+            f'production = "{tiny_adapters[1]}"\n'
+            f'candidate = "{tiny_adapters[0]}"\n'
+            'cache_dir = "cache"\nreport_dir = "reports"\n'
+            f"{extra}"
+            f"[task]\nlabels = {LABELS}\n"
+            '[data]\neval = "eval.jsonl"\ngolden = "golden.jsonl"\n'
+            f"[thresholds]\nmacro_f1 = {macro_f1}\nclass_f1_floor = {floor}\n"
+            f"golden_max_regression = {regression}\n"
+        )
+        return root / "tunegate.toml"
+
+    for name in ("conftest.py", "test_task_quality.py", "test_golden_regression.py"):
+        shutil.copy(SUITES / name, root / name)
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    return configure
+
+
+def test_options_are_prefixed_and_grouped(pytester: pytest.Pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*tunegate release gate*", "*--tg-candidate=TG_CANDIDATE*"])
+    options = [line.split()[0] for line in result.stdout.lines if line.strip().startswith("--tg")]
+    assert {"--tg-candidate", "--tg-production", "--tg-base", "--tg-config",
+            "--tg-report-dir", "--tg-no-cache", "--tg-seed"} <= {o.split("=")[0] for o in options}
+
+
+def test_plugin_is_inert_without_tunegate_fixtures(pytester: pytest.Pytester):
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "tunegate" not in result.stdout.str()
+
+
+def test_passing_gate_prints_the_summary_and_writes_a_record(pytester, gate_project):
+    gate_project()
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*tunegate gate results*", "*macro_f1*PASSED*",
+                                 "*golden_regression*PASSED*", "run record: *"])
+    [record] = (pytester.path / "reports" / "runs").glob("*.json")
+    data = json.loads(record.read_text())
+    assert data["schema_version"] == 1
+    assert data["passed"] is True
+    assert {g["name"] for g in data["gates"]} == {"macro_f1", "class_f1_floor",
+                                                  "golden_regression"}
+    assert {r["role"] for r in data["references"]} >= {"production", "candidate"}
+
+
+def test_failing_gate_names_value_threshold_examples_and_command(pytester, gate_project):
+    gate_project(macro_f1=0.99, floor=0.99, regression=0.0)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    assert "macro_f1: FAILED" in out
+    assert ">= 0.99" in out
+    assert "class_f1_floor: FAILED" in out
+    assert "reproduce: pytest test_task_quality.py::test_macro_f1 --tg-candidate" in out
+    assert "FAILED" in out and "tunegate gate results" in out
+    record = json.loads(next((pytester.path / "reports" / "runs").glob("*.json")).read_text())
+    assert record["passed"] is False
+    assert all(not g["passed"] for g in record["gates"] if g["name"] != "golden_regression")
+
+
+def test_golden_failure_lists_flipped_examples(pytester, gate_project, tiny_adapters):
+    # The production adapter gets some golden examples right; the base model as the
+    # candidate regresses on some of them, and a zero tolerance fails on any flip.
+    gate_project(regression=0.0)
+    result = pytester.runpytest("test_golden_regression.py", "--tg-candidate", "base")
+    out = result.stdout.str()
+    if result.ret == 0:  # the base never regressed from production: nothing to show
+        pytest.skip("no golden flips between the tiny base and adapter")
+    assert "golden_regression: FAILED" in out
+    assert "flips (" in out and "train-000" in out
+    assert "reproduce: pytest test_golden_regression.py::test_golden_regression" in out
+
+
+def test_config_error_names_file_line_and_field(pytester, gate_project):
+    config = gate_project()
+    config.write_text(config.read_text().replace("macro_f1 = 0.0", "macro_f1 = 3"))
+    result = pytester.runpytest("test_task_quality.py")
+    assert result.ret != 0
+    lines = config.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("macro_f1"))
+    result.stdout.fnmatch_lines(
+        [f"*tunegate.toml:{line}: thresholds.macro_f1: *less than or equal*"]
+    )
+
+
+def test_unknown_candidate_lists_the_variants(pytester, gate_project):
+    gate_project()
+    result = pytester.runpytest("test_task_quality.py", "--tg-candidate", "nonsense")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*'nonsense' is neither an adapter folder nor an example "
+                                 "variant (good, production*"])
+
+
+def test_no_cache_option_recomputes(pytester, gate_project):
+    gate_project()
+    pytester.runpytest().assert_outcomes(passed=3)
+    cache = pytester.path / "cache" / "responses.sqlite"
+    assert cache.is_file()
+    stamp = cache.stat().st_mtime_ns
+    pytester.runpytest("--tg-no-cache").assert_outcomes(passed=3)
+    assert cache.stat().st_mtime_ns == stamp
