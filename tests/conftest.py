@@ -56,7 +56,7 @@ def training_items(examples: list[Example]) -> list[TrainingItem]:
     return [TrainingItem(e.messages, None, e.label or "") for e in examples]
 
 
-QUICK = TrainingConfig(max_steps=6, batch_size=8, learning_rate=5e-3, r=4, alpha=8)
+QUICK = TrainingConfig(max_steps=30, batch_size=8, learning_rate=1e-2, r=4, alpha=8)
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +72,16 @@ def tiny_adapters(
     finetune(str(tiny_base), training_items(tiny_examples[32:]),
              QUICK.model_copy(update={"seed": 1}), second)
     return first, second
+
+
+@pytest.fixture(scope="session")
+def billing_adapter(
+    tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, tiny_examples: list[Example]
+) -> Path:
+    """An adapter taught to answer 'billing' to everything: its behaviour is certain."""
+    from tunegate.training import finetune
+
+    folder = tmp_path_factory.mktemp("adapter-billing")
+    items = [TrainingItem(e.messages, None, "billing") for e in tiny_examples[:32]]
+    finetune(str(tiny_base), items, QUICK, folder)
+    return folder

@@ -57,15 +57,17 @@ def test_plugin_is_inert_without_tunegate_fixtures(pytester: pytest.Pytester):
     pytester.makepyfile("def test_plain():\n    assert True\n")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    assert "tunegate" not in result.stdout.str()
+    assert "tunegate gate results" not in result.stdout.str()
 
 
 def test_passing_gate_prints_the_summary_and_writes_a_record(pytester, gate_project):
     gate_project()
     result = pytester.runpytest()
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*tunegate gate results*", "*macro_f1*PASSED*",
-                                 "*golden_regression*PASSED*", "run record: *"])
+    result.stdout.fnmatch_lines(["*tunegate gate results*", "*golden_regression*PASSED*",
+                                 "*macro_f1*PASSED*",
+                                 "*class_f1_floor*f1[[]*] (worst of 6)*PASSED*",
+                                 "run record: *.json"])
     [record] = (pytester.path / "reports" / "runs").glob("*.json")
     data = json.loads(record.read_text())
     assert data["schema_version"] == 1
@@ -90,17 +92,29 @@ def test_failing_gate_names_value_threshold_examples_and_command(pytester, gate_
     assert all(not g["passed"] for g in record["gates"] if g["name"] != "golden_regression")
 
 
-def test_golden_failure_lists_flipped_examples(pytester, gate_project, tiny_adapters):
-    # The production adapter gets some golden examples right; the base model as the
-    # candidate regresses on some of them, and a zero tolerance fails on any flip.
-    gate_project(regression=0.0)
+def test_golden_failure_lists_flipped_examples(
+    pytester, gate_project, tiny_examples, billing_adapter
+):
+    # Production answers 'billing' to everything and the golden set says 'billing':
+    # production is right on all of it, and every answer of the base model that is
+    # not 'billing' is a regression.
+    config = gate_project(regression=0.0)
+    config.write_text(config.read_text().replace(
+        next(line for line in config.read_text().splitlines() if line.startswith("production")),
+        f'production = "{billing_adapter}"',
+    ))
+    golden = [e.model_copy(update={"label": "billing", "reference": "billing"})
+              for e in tiny_examples[24:40]]
+    write_examples(pytester.path / "golden.jsonl", golden)
     result = pytester.runpytest("test_golden_regression.py", "--tg-candidate", "base")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
-    if result.ret == 0:  # the base never regressed from production: nothing to show
-        pytest.skip("no golden flips between the tiny base and adapter")
     assert "golden_regression: FAILED" in out
-    assert "flips (" in out and "train-000" in out
+    assert "reference_correct  16" in out or "reference_correct   16" in out
+    assert "flips (16):" in out
+    assert all(e.id in out for e in golden)
     assert "reproduce: pytest test_golden_regression.py::test_golden_regression" in out
+    assert "--tg-candidate base" in out
 
 
 def test_config_error_names_file_line_and_field(pytester, gate_project):

@@ -175,7 +175,8 @@ def pytest_terminal_summary(
     from tunegate.report.console import gate_table
 
     terminalreporter.write_sep("=", "tunegate gate results")
-    terminalreporter.write(gate_table(session), flush=True)
+    markup = bool(getattr(terminalreporter, "hasmarkup", False))
+    terminalreporter.write(gate_table(session, markup=markup), flush=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

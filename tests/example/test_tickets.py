@@ -93,7 +93,7 @@ def test_golden_is_stratified_and_clear_cut(splits: dict[str, list[Example]]) ->
     golden = splits["golden"]
     assert Counter(e.label for e in golden) == dict.fromkeys(LABELS, 30)
     kinds = Counter(e.meta["kind"] for e in golden)
-    assert set(kinds) == {"plain", "negation", "multi"}
+    assert set(kinds) == {"plain", "negation"}  # multi-intent flips between runs
     assert kinds["plain"] >= 60
     assert 0.05 <= _share(golden, lambda e: e.meta["typo"]) <= 0.15
 

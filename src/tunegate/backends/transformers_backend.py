@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tunegate._progress import progress
 from tunegate.backends._canary import (
@@ -30,9 +30,6 @@ from tunegate.backends._protocol import (
 )
 from tunegate.backends._render import choice_prefix, needs_special_tokens, render_prompt
 from tunegate.config import BackendConfig
-
-if TYPE_CHECKING:
-    import torch
 
 
 @dataclass
@@ -106,9 +103,10 @@ class TransformersBackend:
     def _attach(self, folder: Path) -> str:
         _, _, peft = _import_stack()
         fingerprint = folder_fingerprint(folder)
+        # Lineage is not part of the content hash: check every folder, not every content.
+        check_adapter_fits(folder, self._base_folder, self._base_fingerprint, self.model)
         if fingerprint in self._adapters:
             return self._adapters[fingerprint]
-        check_adapter_fits(folder, self._base_folder, self._base_fingerprint, self.model)
         name = f"a{len(self._adapters)}_{fingerprint[:10]}"
         try:
             if self._peft is None:
@@ -154,10 +152,10 @@ class TransformersBackend:
         stripped = context.rstrip()
         moved = context[len(stripped):]
         special = needs_special_tokens(self.tokenizer, stripped)
-        context_ids = self.tokenizer.encode(stripped, add_special_tokens=special)
+        texts = [stripped] + [stripped + moved + choice for choice in request.choices]
+        context_ids, *wholes = self.tokenizer(texts, add_special_tokens=special)["input_ids"]
         continuations = []
-        for choice in request.choices:
-            whole = self.tokenizer.encode(stripped + moved + choice, add_special_tokens=special)
+        for choice, whole in zip(request.choices, wholes, strict=True):
             if whole[: len(context_ids)] != context_ids or len(whole) == len(context_ids):
                 raise ValueError(
                     f"choice {choice!r} merges with the end of the prompt when tokenized; "
@@ -167,66 +165,68 @@ class TransformersBackend:
         return _Encoded(index, context_ids, continuations)
 
     def _score_batch(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
-        torch, _, _ = _import_stack()
-        ids, mask, positions = self._left_pad([e.context for e in batch])
-        single = all(len(c) == 1 for e in batch for c in e.continuations)
-        out = model(
-            input_ids=ids, attention_mask=mask, position_ids=positions,
-            use_cache=not single, logits_to_keep=1,
-        )
-        first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
-        rows = [(b, c) for b, e in enumerate(batch) for c in range(len(e.continuations))]
-        totals = [
-            float(first[b, batch[b].continuations[c][0]]) for b, c in rows
-        ]
-        if not single:
-            rest = self._score_continuations(model, batch, rows, out.past_key_values, mask)
-            totals = [t + r for t, r in zip(totals, rest, strict=True)]
-        scores: list[ChoiceScores] = []
-        cursor = 0
-        for e in batch:
-            n = len(e.continuations)
-            scores.append(ChoiceScores(
-                tuple(totals[cursor : cursor + n]), tuple(len(c) for c in e.continuations)
-            ))
-            cursor += n
-        return scores
+        """Single-token choices: one forward, logits at the last position only.
 
-    def _score_continuations(
-        self, model: Any, batch: list[_Encoded], rows: list[tuple[int, int]],
-        cache: Any, context_mask: torch.Tensor,
-    ) -> list[float]:
-        """Tokens 2..n of each choice, reusing the contexts' key/value cache."""
-        torch, transformers, _ = _import_stack()
-        rest: list[float] = []
-        step = self.config.batch_size * 4
-        for start in range(0, len(rows), step):
-            part = rows[start : start + step]
-            index = torch.tensor([b for b, _ in part], device=context_mask.device)
-            conts = [batch[b].continuations[c] for b, c in part]
-            width = max(len(c) for c in conts) - 1
-            if width == 0:
-                rest.extend(0.0 for _ in part)
-                continue
-            pad = self.tokenizer.pad_token_id
-            inputs = torch.tensor([c[:-1] + [pad] * (width + 1 - len(c)) for c in conts])
-            new_mask = torch.tensor(
-                [[1] * (len(c) - 1) + [0] * (width + 1 - len(c)) for c in conts]
+        Longer choices: the prompt and every choice packed into one row, with a
+        tree-shaped attention mask (each choice sees the prompt and itself), so the
+        prompt is computed once and nothing is copied per choice.
+        """
+        torch, _, _ = _import_stack()
+        if all(len(c) == 1 for e in batch for c in e.continuations):
+            ids, mask, positions = self._left_pad([e.context for e in batch])
+            out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                        use_cache=False, logits_to_keep=1)
+            logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+            return [
+                ChoiceScores(
+                    tuple(float(logprobs[row, c[0]]) for c in e.continuations),
+                    tuple(1 for _ in e.continuations),
+                )
+                for row, e in enumerate(batch)
+            ]
+        return self._score_packed(model, batch)
+
+    def _score_packed(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
+        torch, _, _ = _import_stack()
+        rows, picks = [], []  # picks: (row, position, target token, choice)
+        for e in batch:
+            ids, positions, owner = list(e.context), list(range(len(e.context))), [-1] * len(
+                e.context
             )
-            mask = torch.cat([context_mask[index], new_mask.to(context_mask)], dim=1)
-            positions = context_mask[index].sum(dim=1, keepdim=True) + torch.arange(width)
-            layers = [(layer.keys[index], layer.values[index]) for layer in cache.layers]
-            out = model(
-                input_ids=inputs.to(context_mask.device), attention_mask=mask,
-                position_ids=positions.to(context_mask.device),
-                past_key_values=transformers.DynamicCache(layers), use_cache=True,
-            )
-            logprobs = torch.log_softmax(out.logits.float(), dim=-1)
-            for row, cont in enumerate(conts):
-                targets = torch.tensor(cont[1:], device=logprobs.device)
-                picked = logprobs[row, : len(cont) - 1].gather(1, targets[:, None])
-                rest.append(float(picked.sum()))
-        return rest
+            for c, continuation in enumerate(e.continuations):
+                picks.append((len(rows), len(e.context) - 1, continuation[0], c))
+                for j, token in enumerate(continuation[:-1]):
+                    picks.append((len(rows), len(ids), continuation[j + 1], c))
+                    ids.append(token)
+                    positions.append(len(e.context) + j)
+                    owner.append(c)
+            rows.append((ids, positions, owner))
+        width = max(len(r[0]) for r in rows)
+        offsets = [width - len(r[0]) for r in rows]
+        pad = self.tokenizer.pad_token_id
+        ids_t = torch.tensor([[pad] * o + r[0] for o, r in zip(offsets, rows, strict=True)])
+        pos_t = torch.tensor([[0] * o + r[1] for o, r in zip(offsets, rows, strict=True)])
+        own = torch.tensor([[-2] * o + r[2] for o, r in zip(offsets, rows, strict=True)])
+        query, key = own[:, :, None], own[:, None, :]
+        mask = ((key == -1) | (key == query)) & (key != -2)
+        mask &= torch.ones(width, width, dtype=torch.bool).tril()
+        mask |= torch.eye(width, dtype=torch.bool) & (query == -2)  # padding sees itself
+        device = self.config.device
+        keep = width - min(offsets[row] + position for row, position, _, _ in picks)
+        out = model(input_ids=ids_t.to(device), attention_mask=mask[:, None].to(device),
+                    position_ids=pos_t.to(device), use_cache=False, logits_to_keep=keep)
+        row_index = torch.tensor([row for row, _, _, _ in picks])
+        column = torch.tensor([offsets[row] + pos - (width - keep) for row, pos, _, _ in picks])
+        logprobs = torch.log_softmax(out.logits[row_index, column].float(), dim=-1)
+        targets = torch.tensor([token for _, _, token, _ in picks])[:, None]
+        values = logprobs.gather(1, targets.to(logprobs.device))[:, 0].tolist()
+        totals = [[0.0] * len(e.continuations) for e in batch]
+        for (row, _, _, choice), value in zip(picks, values, strict=True):
+            totals[row][choice] += value
+        return [
+            ChoiceScores(tuple(t), tuple(len(c) for c in e.continuations))
+            for t, e in zip(totals, batch, strict=True)
+        ]
 
     def _left_pad(self, sequences: list[list[int]]) -> tuple[Any, Any, Any]:
         torch, _, _ = _import_stack()

@@ -54,7 +54,10 @@ _CLASS_SHARES: Final = {
     "account": 0.165, "returns": 0.16, "other": 0.13,
 }
 _KIND_SHARES: Final = {"plain": 0.62, "negation": 0.14, "multi": 0.24}
-_GOLDEN_KIND_SHARES: Final = {"plain": 0.5, "negation": 0.25, "multi": 0.25}
+# The golden set holds canonical behaviour that must never break: plain and negated
+# tickets. Multi-intent tickets, whose primary intent is subtle, flip between training
+# runs of the same recipe, so they are measured in eval, not used as golden references.
+_GOLDEN_KIND_SHARES: Final = {"plain": 0.65, "negation": 0.35}
 _VAGUE_SHARE: Final = 0.08
 _TYPO_SHARE: Final = 0.10
 _TRAIN_DATES: Final = (date(2025, 1, 1), date(2026, 10, 31))

@@ -91,9 +91,9 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "undertrained",
-        "a run stopped after 12 optimiser steps",
+        "a run stopped after 30 optimiser steps",
         "fail: macro_f1, golden_regression",
-        training={"max_steps": 12},
+        training={"max_steps": 30},
     ),
 )
 

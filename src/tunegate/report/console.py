@@ -3,39 +3,54 @@
 from __future__ import annotations
 
 import io
-import os
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tunegate.gates import GateResult
     from tunegate.session import GateSession
 
 _STYLE = {"PASSED": "green", "FAILED": "bold red", "NOT EVALUATED": "bold yellow"}
 
 
-def gate_table(session: GateSession) -> str:
+def headline(result: GateResult) -> tuple[str, str, str]:
+    """The checked value closest to (or furthest past) its threshold: what decided."""
+    worst: tuple[float, str] | None = None
+    for key, threshold in result.thresholds.items():
+        value = result.values.get(key)
+        if value is None or not math.isfinite(value):
+            return key, "-", f"{result.directions.get(key, '')} {threshold:g}".strip()
+        margin = threshold - value if result.directions.get(key) == "<=" else value - threshold
+        if worst is None or margin < worst[0]:
+            worst = (margin, key)
+    if worst is None:
+        return "", "", ""
+    key = worst[1]
+    checks = f" (worst of {len(result.thresholds)})" if len(result.thresholds) > 1 else ""
+    threshold = f"{result.directions.get(key, '')} {result.thresholds[key]:g}".strip()
+    return key + checks, f"{result.values[key]:.4f}", threshold
+
+
+def gate_table(session: GateSession, markup: bool = False) -> str:
     """A rich table (gate, test, value, threshold, verdict) rendered to text."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("gate", "test", "value", "threshold", "verdict"):
+    for column in ("gate", "test", "metric", "value", "threshold", "verdict"):
         table.add_column(column)
     for where, result in session.results:
-        values, thresholds = [], []
-        for key, threshold in result.thresholds.items():
-            value = result.values.get(key)
-            values.append(f"{key}={value:.4f}" if isinstance(value, float) else f"{key}=-")
-            thresholds.append(f"{result.directions.get(key, '')} {threshold:g}".strip())
-        test = where.split("::")[-1]
+        metric, value, threshold = headline(result)
         status = result.status
         table.add_row(
-            result.name, test, "\n".join(values), "\n".join(thresholds),
-            f"[{_STYLE[status]}]{status}[/]",
+            escape(result.name), escape(where.split("::")[-1]), escape(metric), value,
+            escape(threshold), f"[{_STYLE[status]}]{status}[/]",
         )
     buffer = io.StringIO()
-    color = os.environ.get("NO_COLOR") is None and not os.environ.get("CI")
-    console = Console(file=buffer, width=120, force_terminal=color, no_color=not color)
+    console = Console(file=buffer, width=140, force_terminal=markup, no_color=not markup,
+                      highlight=False)
     console.print(table)
     if session.record_path is not None:
-        console.print(f"run record: {session.record_path}")
+        console.print(f"run record: {escape(str(session.record_path))}", soft_wrap=True)
     return buffer.getvalue()

@@ -99,6 +99,7 @@ def finetune(
         model=model, args=args, train_dataset=_ListDataset(rows), data_collator=collator,
         callbacks=[_progress_callback(total)] if progress_enabled() else [],
     )
+    trainer.remove_callback(transformers.PrinterCallback)  # no loss dicts on stdout
     result = trainer.train()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
