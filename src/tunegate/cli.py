@@ -39,8 +39,8 @@ def _example_data(args: argparse.Namespace) -> int:
             if not (root / path.relative_to(scratch)).is_file()
             or (root / path.relative_to(scratch)).read_bytes() != path.read_bytes()
         ]
-    for path in stale:
-        print(f"differs from the generator: {path}", file=sys.stderr)
+    for name in stale:
+        print(f"differs from the generator: {name}", file=sys.stderr)
     return 1 if stale else 0
 
 

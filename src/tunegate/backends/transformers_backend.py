@@ -188,7 +188,8 @@ class TransformersBackend:
 
     def _score_packed(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
         torch, _, _ = _import_stack()
-        rows, picks = [], []  # picks: (row, position, target token, choice)
+        rows: list[tuple[list[int], list[int], list[int]]] = []
+        picks: list[tuple[int, int, int, int]] = []  # (row, position, target token, choice)
         for e in batch:
             ids, positions, owner = list(e.context), list(range(len(e.context))), [-1] * len(
                 e.context

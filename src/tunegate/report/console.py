@@ -27,8 +27,8 @@ def headline(result: GateResult) -> tuple[str, str, str]:
         return "", "", ""
     key = worst[1]
     checks = f" (worst of {len(result.thresholds)})" if len(result.thresholds) > 1 else ""
-    threshold = f"{result.directions.get(key, '')} {result.thresholds[key]:g}".strip()
-    return key + checks, f"{result.values[key]:.4f}", threshold
+    limit = f"{result.directions.get(key, '')} {result.thresholds[key]:g}".strip()
+    return key + checks, f"{result.values[key]:.4f}", limit
 
 
 def gate_table(session: GateSession, markup: bool = False) -> str:

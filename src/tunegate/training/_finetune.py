@@ -101,7 +101,7 @@ def finetune(
     )
     trainer.remove_callback(transformers.PrinterCallback)  # no loss dicts on stdout
     result = trainer.train()
-    model.save_pretrained(out_dir)
+    model.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(out_dir)
     return TrainingOutcome(
         time.perf_counter() - started, int(result.global_step), float(result.training_loss)
@@ -144,7 +144,7 @@ def _progress_callback(total: int) -> Any:
     from rich.progress import Progress
     from transformers import TrainerCallback
 
-    class RichProgress(TrainerCallback):  # type: ignore[misc]
+    class RichProgress(TrainerCallback):
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             self.bar = Progress(transient=True)
             self.bar.start()
