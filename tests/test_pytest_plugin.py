@@ -117,6 +117,23 @@ def test_golden_failure_lists_flipped_examples(
     assert "--tg-candidate base" in out
 
 
+def test_finetune_fixture_trains_once_and_skips_qlora_without_cuda(pytester, gate_project):
+    gate_project()
+    pytester.makepyfile(test_finetune="""
+        def test_lora(tg_finetune, tg_datasets, tg_session):
+            first = tg_finetune("mine", tg_datasets.eval[:8], training={"max_steps": 2})
+            again = tg_finetune("mine", tg_datasets.eval[:8], training={"max_steps": 2})
+            assert first.adapter == again.adapter and (first.adapter / "lineage.json").is_file()
+            assert tg_session.adapters.trained == 1
+
+        def test_qlora(tg_finetune, tg_datasets):
+            tg_finetune("q", tg_datasets.eval[:8], training={"load_in_4bit": True})
+    """)
+    result = pytester.runpytest("test_finetune.py", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*QLoRA unavailable: load_in_4bit (QLoRA) needs CUDA*"])
+
+
 def test_config_error_names_file_line_and_field(pytester, gate_project):
     config = gate_project()
     config.write_text(config.read_text().replace("macro_f1 = 0.0", "macro_f1 = 3"))

@@ -127,8 +127,20 @@ def tg_reference(tg_session: GateSession) -> ModelRef:
 
 @pytest.fixture(scope="session")
 def tg_finetune(tg_session: GateSession) -> Callable[..., ModelRef]:
-    """``tg_finetune(name, examples=None, training={...})``: an adapter, trained once."""
-    return tg_session.finetune
+    """``tg_finetune(name, examples=None, training={...})``: an adapter, trained once.
+
+    QLoRA (``load_in_4bit``) where CUDA or bitsandbytes is missing skips the test,
+    with the reason.
+    """
+    from tunegate.training import QLoRAUnavailable
+
+    def finetune(*args: Any, **kwargs: Any) -> ModelRef:
+        try:
+            return tg_session.finetune(*args, **kwargs)
+        except QLoRAUnavailable as exc:
+            pytest.skip(f"QLoRA unavailable: {exc}")
+
+    return finetune
 
 
 @pytest.fixture
