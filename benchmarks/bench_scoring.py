@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROMPT = "Ticket: {text}\nTeam:"
+# The example's eval tickets as the gate sees them: chat messages (system prompt, ticket)
+# rendered with the base tokenizer's chat template, ending in "assistant:".
 SINGLE = (" billing", " shipping", " technical", " account", " returns", " other")
 MULTI = (" billing and payments", " shipping and delivery", " technical support",
          " account and login", " returns and refunds", " something else")
@@ -55,6 +56,19 @@ class Run:
     method: str
     seconds: float
     scores: list[list[float]]
+
+
+def chat_prompts(base: Path, examples: Sequence[Any]) -> list[str]:
+    """Each ticket rendered with the chat template and a generation prompt."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    return [
+        tokenizer.apply_chat_template(
+            [m.model_dump() for m in e.messages], add_generation_prompt=True, tokenize=False
+        )
+        for e in examples
+    ]
 
 
 def build_random_llama(tiny: Path, out: Path) -> Path:
@@ -260,11 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: load average {busy:.1f} on {cores} cores: with {args.threads} torch "
               "threads, rates can drop several-fold (threads wait on descheduled peers); "
               "compare ratios within one run, or rerun idle or with fewer --threads")
-    prompts = [PROMPT.format(text=e.text) for e in build_datasets(0)["eval"][: args.limit]]
     results: dict[str, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
         folder = Path(tmp)
         tiny = example_base(CACHE)
+        prompts = chat_prompts(tiny, build_datasets(0)["eval"][: args.limit])
         for model_name in ("tiny", "30m"):
             chosen = [SCENARIOS[s] for s in args.scenarios if SCENARIOS[s].model == model_name]
             if not chosen:

@@ -150,6 +150,7 @@ def tg_gate(
     """``tg_gate(result)``: record a gate result, and fail the test when it did not pass."""
 
     def check(result: GateResult) -> GateResult:
+        __tracebackhide__ = True
         tg_session.record(request.node.nodeid, result)
         if not result.passed:
             command = reproduce_command(request.config, request.node.nodeid)

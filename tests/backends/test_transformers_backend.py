@@ -196,3 +196,13 @@ def test_adapter_named_for_another_base_is_refused(tmp_path, tiny_adapters, back
     (adapter / "adapter_config.json").write_text(json.dumps(config))
     with pytest.raises(AdapterMismatchError, match=r"Llama-3\.1-8B"):
         backend.score(ModelRef("c", backend.base, adapter), requests_for(tiny_examples[:1], SINGLE))
+
+
+def test_the_shared_system_prompt_is_computed_once(backend, tiny_examples):
+    batch = [backend._encode_choices(i, r)
+             for i, r in enumerate(requests_for(tiny_examples[:4], SINGLE))]
+    with backend.activate(ModelRef("base", backend.base)) as model:
+        shared, cache = backend._shared_prefix(model, batch)
+    system = backend.tokenizer.encode("system: " + tiny_examples[0].messages[0].content)
+    assert shared >= len(system) - 1
+    assert cache is not None and cache.layers[0].keys.shape[0] == 4

@@ -41,6 +41,9 @@ class _Encoded:
     continuations: list[list[int]]
 
 
+MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix forward does not pay
+
+
 def _import_stack() -> tuple[Any, Any, Any]:
     try:
         import peft
@@ -169,13 +172,18 @@ class TransformersBackend:
 
         Longer choices: the prompt and every choice packed into one row, with a
         tree-shaped attention mask (each choice sees the prompt and itself), so the
-        prompt is computed once and nothing is copied per choice.
+        prompt is computed once and nothing is copied per choice. In both cases the
+        prefix that every prompt of the batch shares (a system prompt) is computed once.
         """
         torch, _, _ = _import_stack()
+        shared, cache = self._shared_prefix(model, batch)
         if all(len(c) == 1 for e in batch for c in e.continuations):
-            ids, mask, positions = self._left_pad([e.context for e in batch])
+            ids, mask, positions = self._left_pad([e.context[shared:] for e in batch])
+            if cache is not None:
+                mask = torch.cat([mask.new_ones(len(batch), shared), mask], dim=1)
+                positions = positions + shared
             out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                        use_cache=False, logits_to_keep=1)
+                        past_key_values=cache, use_cache=cache is not None, logits_to_keep=1)
             logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
             return [
                 ChoiceScores(
@@ -184,18 +192,38 @@ class TransformersBackend:
                 )
                 for row, e in enumerate(batch)
             ]
-        return self._score_packed(model, batch)
+        return self._score_packed(model, batch, shared, cache)
 
-    def _score_packed(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
+    def _shared_prefix(self, model: Any, batch: list[_Encoded]) -> tuple[int, Any]:
+        """Length and key/value cache (one row per batch item) of the common prefix."""
+        _, transformers, _ = _import_stack()
+        first = batch[0].context
+        shared = min(len(e.context) for e in batch) - 1
+        for e in batch[1:]:
+            shared = next((i for i in range(shared) if e.context[i] != first[i]), shared)
+        if len(batch) < 2 or shared < MIN_SHARED_PREFIX:
+            return 0, None
+        ids = self._left_pad([first[:shared]])[0]
+        out = model(input_ids=ids, use_cache=True)
+        rows = len(batch)
+        layers = [
+            (layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
+            for layer in out.past_key_values.layers
+        ]
+        return shared, transformers.DynamicCache(layers)
+
+    def _score_packed(
+        self, model: Any, batch: list[_Encoded], shared: int, cache: Any
+    ) -> list[ChoiceScores]:
         torch, _, _ = _import_stack()
         rows: list[tuple[list[int], list[int], list[int]]] = []
         picks: list[tuple[int, int, int, int]] = []  # (row, position, target token, choice)
         for e in batch:
-            ids, positions, owner = list(e.context), list(range(len(e.context))), [-1] * len(
-                e.context
-            )
+            context = e.context[shared:]
+            ids, owner = list(context), [-1] * len(context)
+            positions = list(range(shared, len(e.context)))
             for c, continuation in enumerate(e.continuations):
-                picks.append((len(rows), len(e.context) - 1, continuation[0], c))
+                picks.append((len(rows), len(context) - 1, continuation[0], c))
                 for j, token in enumerate(continuation[:-1]):
                     picks.append((len(rows), len(ids), continuation[j + 1], c))
                     ids.append(token)
@@ -212,10 +240,14 @@ class TransformersBackend:
         mask = ((key == -1) | (key == query)) & (key != -2)
         mask &= torch.ones(width, width, dtype=torch.bool).tril()
         mask |= torch.eye(width, dtype=torch.bool) & (query == -2)  # padding sees itself
+        if cache is not None:  # every real position also sees the shared prefix
+            prefix = (query != -2).expand(-1, -1, shared)
+            mask = torch.cat([prefix, mask], dim=2)
         device = self.config.device
         keep = width - min(offsets[row] + position for row, position, _, _ in picks)
         out = model(input_ids=ids_t.to(device), attention_mask=mask[:, None].to(device),
-                    position_ids=pos_t.to(device), use_cache=False, logits_to_keep=keep)
+                    position_ids=pos_t.to(device), past_key_values=cache,
+                    use_cache=cache is not None, logits_to_keep=keep)
         row_index = torch.tensor([row for row, _, _, _ in picks])
         column = torch.tensor([offsets[row] + pos - (width - keep) for row, pos, _, _ in picks])
         logprobs = torch.log_softmax(out.logits[row_index, column].float(), dim=-1)
