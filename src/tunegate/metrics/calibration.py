@@ -176,7 +176,7 @@ def _as_arrays(
             f"probabilities has {len(probabilities)} rows but gold_indices has "
             f"{len(gold_indices)} labels"
         )
-    if not probabilities:
+    if len(probabilities) == 0:
         raise ValueError("no examples: probabilities and gold_indices are empty")
     width = len(probabilities[0])
     if width == 0:
@@ -231,4 +231,3 @@ def _gold_array(gold_indices: Sequence[int], width: int) -> npt.NDArray[np.int64
             )
         indices.append(index)
     return np.asarray(indices, dtype=np.int64)
-

@@ -180,8 +180,9 @@ def macro_f1_from_indices(
 
     true, pred = np.asarray(y_true), np.asarray(y_pred)
     if true.shape != pred.shape or true.ndim != 1 or true.size == 0:
-        raise ValueError(f"need two non-empty 1-D arrays of one shape, got {true.shape} and "
-                         f"{pred.shape}")
+        raise ValueError(
+            f"need two non-empty 1-D arrays of one shape, got {true.shape} and {pred.shape}"
+        )
     if n_classes < 1:
         raise ValueError(f"n_classes must be at least 1, got {n_classes}")
     support = np.bincount(true, minlength=n_classes)
@@ -226,7 +227,8 @@ def _index_chunks(n: int, resamples: int, seed: int) -> Iterator[NDArray[np.int6
 
 def _row_mean(values: FloatArray) -> FloatArray:
     """The default statistic: the mean of each row."""
-    return values.mean(axis=1)
+    means: FloatArray = values.mean(axis=1)
+    return means
 
 
 def _row_difference(
@@ -254,8 +256,10 @@ def _percentile_result(
 
     differences = np.concatenate(chunks)
     if not (math.isfinite(observed) and np.isfinite(differences).all()):
-        raise ValueError("the statistic or metric returned NaN or infinity on the data or a "
-                         "resample, so no interval can be given")
+        raise ValueError(
+            "the statistic or metric returned NaN or infinity on the data or a "
+            "resample, so no interval can be given"
+        )
     tail = (1 - confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail])
     return BootstrapResult(observed, float(low), float(high), resamples, confidence, seed)
