@@ -1,15 +1,32 @@
 """Gates: a metric value held to a threshold, with a verdict that explains itself."""
 
 from tunegate.gates._result import Direction, GateFailed, GateResult, gate_error
-from tunegate.gates.classification import class_f1_floor, macro_f1_at_least
+from tunegate.gates.classification import (
+    class_f1_floor,
+    improvement_over,
+    macro_f1_at_least,
+    no_class_regression,
+)
+from tunegate.gates.floors import (
+    calibration_floor,
+    field_accuracy_floor,
+    format_validity_floor,
+    metric_floor,
+)
 from tunegate.gates.golden import golden_regression
 
 __all__ = [
     "Direction",
     "GateFailed",
     "GateResult",
+    "calibration_floor",
     "class_f1_floor",
+    "field_accuracy_floor",
+    "format_validity_floor",
     "gate_error",
     "golden_regression",
+    "improvement_over",
     "macro_f1_at_least",
+    "metric_floor",
+    "no_class_regression",
 ]
