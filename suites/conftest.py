@@ -24,3 +24,10 @@ def candidate_eval(tg_session: GateSession, tg_candidate: ModelRef) -> Predictio
 def candidate_metrics(candidate_eval: Predictions) -> ClassificationMetrics:
     return classification_metrics(candidate_eval.gold, candidate_eval.predicted,
                                   candidate_eval.labels)
+
+
+@pytest.fixture(scope="session")
+def production_metrics(tg_session: GateSession, tg_production: ModelRef) -> ClassificationMetrics:
+    """Production's metrics on the same eval set (skipped when there is no production)."""
+    predictions = tg_session.predictions(tg_production, "eval")
+    return classification_metrics(predictions.gold, predictions.predicted, predictions.labels)

@@ -44,8 +44,9 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(tmp_path):
     [record] = (tmp_path / "runs").glob("*.json")
     data = json.loads(record.read_text())
     assert data["passed"] is True
-    assert {g["name"] for g in data["gates"]} >= {"macro_f1", "class_f1_floor",
-                                                  "golden_regression"}
+    assert {g["name"] for g in data["gates"]} == {
+        "macro_f1", "class_f1_floor", "class_no_regression", "calibration", "golden_regression",
+    }
     responses = cached_responses()
     adapters = sorted(p.name for p in (ROOT / ".tunegate" / "adapters").iterdir())
     again = run_gate(tmp_path)

@@ -64,7 +64,7 @@ def test_plugin_is_inert_without_tunegate_fixtures(pytester: pytest.Pytester):
 def test_passing_gate_prints_the_summary_and_writes_a_record(pytester, gate_project):
     gate_project()
     result = pytester.runpytest()
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4, skipped=1)
     result.stdout.fnmatch_lines(["*tunegate gate results*", "*golden_regression*PASSED*",
                                  "*macro_f1*PASSED*",
                                  "*class_f1_floor*f1[[]*] (worst of 6)*PASSED*",
@@ -74,7 +74,7 @@ def test_passing_gate_prints_the_summary_and_writes_a_record(pytester, gate_proj
     assert data["schema_version"] == 1
     assert data["passed"] is True
     assert {g["name"] for g in data["gates"]} == {"macro_f1", "class_f1_floor",
-                                                  "golden_regression"}
+                                                  "class_no_regression", "golden_regression"}
     assert {r["role"] for r in data["references"]} >= {"production", "candidate"}
 
 
@@ -90,7 +90,9 @@ def test_failing_gate_names_value_threshold_examples_and_command(pytester, gate_
     assert "FAILED" in out and "tunegate gate results" in out
     record = json.loads(next((pytester.path / "reports" / "runs").glob("*.json")).read_text())
     assert record["passed"] is False
-    assert all(not g["passed"] for g in record["gates"] if g["name"] != "golden_regression")
+    verdicts = {g["name"]: g["passed"] for g in record["gates"]}
+    assert verdicts["macro_f1"] is False and verdicts["class_f1_floor"] is False
+    assert verdicts["class_no_regression"] is True  # recorded although it passed
 
 
 def test_golden_failure_lists_flipped_examples(
@@ -158,9 +160,9 @@ def test_unknown_candidate_lists_the_variants(pytester, gate_project):
 
 def test_no_cache_option_recomputes(pytester, gate_project):
     gate_project()
-    pytester.runpytest().assert_outcomes(passed=3)
+    pytester.runpytest().assert_outcomes(passed=4, skipped=1)
     cache = pytester.path / "cache" / "responses.sqlite"
     assert cache.is_file()
     stamp = cache.stat().st_mtime_ns
-    pytester.runpytest("--tg-no-cache").assert_outcomes(passed=3)
+    pytester.runpytest("--tg-no-cache").assert_outcomes(passed=4, skipped=1)
     assert cache.stat().st_mtime_ns == stamp

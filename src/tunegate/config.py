@@ -88,6 +88,9 @@ class Thresholds(_Section):
     macro_f1: float = Field(default=0.80, ge=0.0, le=1.0)
     class_f1_floor: float = Field(default=0.60, ge=0.0, le=1.0)
     golden_max_regression: float = Field(default=0.05, ge=0.0, le=1.0)
+    class_max_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_brier: float | None = Field(default=None, ge=0.0, le=2.0)
 
 
 class BackendConfig(_Section):
