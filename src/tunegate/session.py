@@ -141,13 +141,12 @@ class GateSession:
             config = training
         else:
             knobs = {"seed": self.config.seed, **(training or {})}
-            config = self.config.training.model_copy(update=knobs)
-            config = TrainingConfig.model_validate(config.model_dump())
+            config = TrainingConfig.model_validate({**self.config.training.model_dump(), **knobs})
         data = list(examples if examples is not None else self.dataset("train"))
         if transform is not None:
             data = transform(data, config.seed)
         items = [
-            TrainingItem(e.messages, self.task.input_of(e)[1], self.task.training_answer(e))
+            TrainingItem(e.messages, self.task.prompt_of(e), self.task.training_answer(e))
             for e in data
         ]
         fingerprint = self.backend.fingerprint(self.base)

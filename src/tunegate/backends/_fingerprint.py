@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from tunegate.data import file_sha256 as _stream_sha256
+
 # Files that define what a model computes; logs, READMEs and checkpoints do not.
 _SKIP_SUFFIXES = (".md", ".log", ".lock")
 _SKIP_NAMES = ("lineage.json",)
@@ -16,11 +18,7 @@ def file_sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _memo:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _memo[key] = digest.hexdigest()
+        _memo[key] = _stream_sha256(path)
     return _memo[key]
 
 

@@ -56,12 +56,11 @@ class ClassificationTask:
         self.config = config
         self.labels = config.labels
 
-    def input_of(self, example: Example) -> tuple[Example, str | None]:
-        """The example's chat messages, or its prompt formatted with the template."""
-        if example.messages is not None:
-            return example, None
-        assert example.prompt is not None
-        return example, self.config.prompt_template.format(text=example.prompt)
+    def prompt_of(self, example: Example) -> str | None:
+        """The plain prompt formatted with the template; None for chat examples."""
+        if example.prompt is None:
+            return None
+        return self.config.prompt_template.format(text=example.prompt)
 
     def answer_prefix(self, example: Example) -> str:
         """What precedes a label after a plain prompt ('' for chat: the template decides)."""
@@ -72,11 +71,10 @@ class ClassificationTask:
     def requests(self, examples: Sequence[Example]) -> list[ScoreRequest]:
         requests = []
         for example in examples:
-            _, prompt = self.input_of(example)
             prefix = self.answer_prefix(example)
             requests.append(ScoreRequest(
                 choices=tuple(prefix + label for label in self.labels),
-                messages=example.messages, prompt=prompt,
+                messages=example.messages, prompt=self.prompt_of(example),
             ))
         return requests
 
