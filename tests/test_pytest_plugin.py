@@ -166,3 +166,112 @@ def test_no_cache_option_recomputes(pytester, gate_project):
     stamp = cache.stat().st_mtime_ns
     pytester.runpytest("--tg-no-cache").assert_outcomes(passed=4, skipped=1)
     assert cache.stat().st_mtime_ns == stamp
+
+
+# --tg-candidate / --tg-production: repeatable, TASK=SPEC for a further task
+
+TWO_TASKS = """\
+base = "example"
+candidate = "good"
+production = "production"
+report_dir = "reports"
+
+[task]
+kind = "classification"
+labels = ["billing", "other"]
+
+[data]
+eval = "eval.jsonl"
+
+[tasks.extraction]
+candidate = "extract-good"
+production = "extract-production"
+
+[tasks.extraction.task]
+kind = "extraction"
+json_schema = "schema.json"
+exact_fields = ["category"]
+
+[tasks.extraction.data]
+eval = "x_eval.jsonl"
+"""
+
+SHOW_REFERENCES = """
+from tunegate.gates import metric_floor
+
+
+def test_references(tg_session):
+    extraction = tg_session.for_task("extraction").config
+    print(f"MAIN candidate={tg_session.config.candidate} "
+          f"production={tg_session.config.production}")
+    print(f"EXTRACTION candidate={extraction.candidate} production={extraction.production}")
+
+
+def test_gate(tg_gate):
+    tg_gate(metric_floor("accuracy", 0.1, 0.9))
+"""
+
+
+@pytest.fixture
+def two_task_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with a further extraction task; no model is loaded by its tests."""
+    (pytester.path / "tunegate.toml").write_text(TWO_TASKS)
+    pytester.makepyfile(test_refs=SHOW_REFERENCES)
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    return pytester
+
+
+def references_printed(result: pytest.RunResult) -> tuple[str, str]:
+    """The MAIN and EXTRACTION lines the inner test printed (after pytest's progress)."""
+    out = result.stdout.str()
+    [main] = re.findall(r"MAIN [^\n]*", out)
+    [extraction] = re.findall(r"EXTRACTION [^\n]*", out)
+    return main, extraction
+
+
+def reproduce_lines(result: pytest.RunResult) -> set[str]:
+    return set(re.findall(r"reproduce: [^\n]*", result.stdout.str()))
+
+
+def test_task_value_sets_only_that_tasks_candidate(two_task_project):
+    result = two_task_project.runpytest("-s", "--tg-candidate", "extraction=some-folder")
+    result.assert_outcomes(passed=1, failed=1)
+    assert references_printed(result) == (
+        "MAIN candidate=good production=production",
+        "EXTRACTION candidate=some-folder production=extract-production",
+    )
+    assert reproduce_lines(result) == {
+        "reproduce: pytest test_refs.py::test_gate --tg-candidate extraction=some-folder"
+    }
+
+
+def test_plain_value_sets_the_main_candidate(two_task_project):
+    result = two_task_project.runpytest("-s", "--tg-candidate", "x")
+    result.assert_outcomes(passed=1, failed=1)
+    assert references_printed(result) == (
+        "MAIN candidate=x production=production",
+        "EXTRACTION candidate=extract-good production=extract-production",
+    )
+
+
+def test_both_forms_together_and_reproduced(two_task_project):
+    result = two_task_project.runpytest(
+        "-s", "--tg-candidate", "extraction=some-folder", "--tg-candidate", "x",
+        "--tg-production", "extraction=none", "--tg-production", "prod-dir",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    assert references_printed(result) == (
+        "MAIN candidate=x production=prod-dir",
+        "EXTRACTION candidate=some-folder production=none",
+    )
+    assert reproduce_lines(result) == {
+        "reproduce: pytest test_refs.py::test_gate --tg-candidate extraction=some-folder "
+        "--tg-candidate x --tg-production extraction=none --tg-production prod-dir"
+    }
+
+
+def test_value_for_an_unconfigured_task_is_the_main_one(two_task_project):
+    result = two_task_project.runpytest("-s", "--tg-candidate", "summaries=folder")
+    result.assert_outcomes(passed=1, failed=1)
+    assert references_printed(result)[0] == "MAIN candidate=summaries=folder production=production"
+    assert references_printed(result)[1].startswith("EXTRACTION candidate=extract-good ")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tunegate.config import ConfigError, load_config
+from tunegate.data import DataError
 
 
 def _example_list(args: argparse.Namespace) -> int:
@@ -22,20 +23,24 @@ def _example_list(args: argparse.Namespace) -> int:
 
 
 def _example_data(args: argparse.Namespace) -> int:
-    """Write (or, with --check, verify) the example's JSONL datasets."""
-    from tunegate.example.tickets import write_datasets
+    """Write (or, with --check, verify) the example's datasets, both tasks."""
+    from tunegate.example import extraction, tickets
+
+    def write_datasets(root: Path, seed: int) -> list[Path]:
+        return [*tickets.write_datasets(root, seed).values(),
+                *extraction.write_datasets(root, seed).values()]
 
     root = Path(args.root)
     if not args.check:
-        for split, path in write_datasets(root, seed=args.seed).items():
-            print(f"{split}\t{path}")
+        for path in write_datasets(root, seed=args.seed):
+            print(path)
         return 0
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
         fresh = write_datasets(Path(scratch), seed=args.seed)
         stale = [
-            str(root / path.relative_to(scratch)) for path in fresh.values()
+            str(root / path.relative_to(scratch)) for path in fresh
             if not (root / path.relative_to(scratch)).is_file()
             or (root / path.relative_to(scratch)).read_bytes() != path.read_bytes()
         ]
@@ -50,6 +55,41 @@ def _example_base(args: argparse.Namespace) -> int:
     from tunegate.example.base_model import example_base
 
     print(example_base(config.resolve(config.cache_dir)))
+    return 0
+
+
+def _golden_build(args: argparse.Namespace) -> int:
+    """Build a golden set from a reference: see tunegate.golden.build_golden."""
+    from tunegate.golden import GoldenBuildError, build_golden
+    from tunegate.session import SPLITS, GateSession
+
+    session = GateSession(load_config(args.config))
+    if args.task is not None:
+        session = session.for_task(args.task)
+    config = session.config
+    ref = session.resolve("reference", args.reference) if args.reference else session.reference
+    if args.source in SPLITS:
+        path = getattr(config.data, args.source)
+        if path is None:
+            raise ConfigError(config.source, None, f"data.{args.source}", "not configured")
+        source = config.resolve(path)
+    else:
+        source = Path(args.source)
+    if args.out is not None:
+        out = Path(args.out)
+    elif config.data.golden is not None:
+        out = config.resolve(config.data.golden)
+    else:
+        raise ConfigError(config.source, None, "data.golden", "not configured: pass --out")
+    try:
+        built = build_golden(session.task, session.backend.inner, ref, source, out,
+                             force=args.force, reference_spec=args.reference)
+    except GoldenBuildError as exc:
+        print(f"tunegate: golden build refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"kept {built.kept} of {built.source_count} examples")
+    print(f"golden\t{built.path}")
+    print(f"provenance\t{built.provenance}")
     return 0
 
 
@@ -74,6 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
     base = example_commands.add_parser("base", help="build the example's tiny base model")
     base.add_argument("--config", default=None, help="tunegate.toml or pyproject.toml")
     base.set_defaults(run=_example_base)
+
+    golden = commands.add_parser("golden", help="golden sets")
+    golden_commands = golden.add_subparsers(dest="golden_command", required=True)
+    build = golden_commands.add_parser(
+        "build", help="keep what a reference gets right in two identical runs",
+        description="Run the reference twice over the source (without the response "
+        "cache), refuse if the runs differ, and write the examples it gets right both "
+        "times, with provenance beside them.",
+    )
+    build.add_argument("--config", default=None, help="tunegate.toml or pyproject.toml")
+    build.add_argument("--task", default=None, help="a further task of [tool.tunegate.tasks]")
+    build.add_argument("--reference", default=None,
+                       help="adapter folder, variant name or 'base' (default: production, "
+                       "else the base)")
+    build.add_argument("--source", default="eval",
+                       help="a configured split or a JSONL file (default: eval)")
+    build.add_argument("--out", default=None, help="where to write (default: data.golden)")
+    build.add_argument("--force", action="store_true", help="overwrite an existing set")
+    build.set_defaults(run=_golden_build)
     return parser
 
 
@@ -81,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, DataError) as exc:
         print(f"tunegate: {exc}", file=sys.stderr)
         return 2
     return code

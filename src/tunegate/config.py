@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from tunegate.training._config import TrainingConfig
 
@@ -19,8 +27,10 @@ __all__ = [
     "BackendConfig",
     "ConfigError",
     "DataConfig",
+    "ExtractionTaskConfig",
     "GateConfig",
     "TaskConfig",
+    "TaskGateConfig",
     "Thresholds",
     "find_config",
     "load_config",
@@ -45,7 +55,7 @@ class _Section(BaseModel):
 
 
 class TaskConfig(_Section):
-    """What the adapter is for. Only ``classification`` is built so far."""
+    """Classification: the adapter answers with one of ``labels``, scored by likelihood."""
 
     kind: Literal["classification"] = "classification"
     labels: tuple[str, ...] = Field(min_length=2)
@@ -73,6 +83,44 @@ class TaskConfig(_Section):
         return template
 
 
+class ExtractionTaskConfig(_Section):
+    """Strict-JSON extraction: the adapter answers with one JSON object per input.
+
+    Outputs are generated greedily, parsed and validated against ``json_schema``;
+    ``exact_fields`` are compared with the reference object value by value,
+    ``text_fields`` by text similarity (ROUGE-L, BERTScore).
+    """
+
+    kind: Literal["extraction"]
+    json_schema: Path = Field(description="JSON Schema file, relative to the configuration")
+    exact_fields: tuple[str, ...] = Field(min_length=1)
+    text_fields: tuple[str, ...] = ()
+    max_new_tokens: int = Field(default=128, ge=1)
+    prompt_template: str = Field(default="{text}", description="for plain-prompt examples")
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _has_text_slot(cls, template: str) -> str:
+        if "{text}" not in template:
+            raise ValueError("prompt_template must contain '{text}'")
+        return template
+
+
+def _task_kind(value: Any) -> str:
+    """The task's kind; ``classification`` when the table leaves it out."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "classification"))
+    return str(getattr(value, "kind", "classification"))
+
+
+AnyTaskConfig = Annotated[
+    Annotated[TaskConfig, Tag("classification")]
+    | Annotated[ExtractionTaskConfig, Tag("extraction")],
+    Discriminator(_task_kind),
+]
+_KINDS = ("classification", "extraction")
+
+
 class DataConfig(_Section):
     """Dataset paths, relative to the configuration file."""
 
@@ -91,6 +139,19 @@ class Thresholds(_Section):
     class_max_drop: float = Field(default=0.05, ge=0.0, le=1.0)
     max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
     max_brier: float | None = Field(default=None, ge=0.0, le=2.0)
+    # extraction tasks
+    json_validity: float = Field(default=0.99, ge=0.0, le=1.0)
+    field_accuracy: dict[str, float] = Field(default_factory=dict)
+    rouge_l: float | None = Field(default=None, ge=0.0, le=1.0)
+    bertscore_f1: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("field_accuracy")
+    @classmethod
+    def _fractions(cls, floors: dict[str, float]) -> dict[str, float]:
+        bad = [f"{k}={v}" for k, v in floors.items() if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f"field accuracy floors must be in [0, 1]: {', '.join(bad)}")
+        return floors
 
 
 class BackendConfig(_Section):
@@ -103,6 +164,27 @@ class BackendConfig(_Section):
     threads: int | None = Field(default=None, ge=1)
 
 
+class TaskGateConfig(_Section):
+    """A further task gated in the same run: its own adapters, data and thresholds.
+
+    Base model, seed, cache, backend and training defaults come from the enclosing
+    configuration; ``training`` holds this task's overrides of them.
+    """
+
+    candidate: str
+    production: str | None = None
+    task: AnyTaskConfig
+    data: DataConfig
+    thresholds: Thresholds = Thresholds()
+    training: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("training")
+    @classmethod
+    def _valid_overrides(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        TrainingConfig.model_validate(overrides)  # unknown knobs and bad values fail here
+        return overrides
+
+
 class GateConfig(_Section):
     """The whole gate: which references, which task and data, which thresholds."""
 
@@ -113,11 +195,13 @@ class GateConfig(_Section):
     cache_dir: Path = Path(".tunegate")
     report_dir: Path = Path("reports")
     use_cache: bool = True
-    task: TaskConfig
+    task: AnyTaskConfig
     data: DataConfig
     thresholds: Thresholds = Thresholds()
     backend: BackendConfig = BackendConfig()
     training: TrainingConfig = TrainingConfig()
+    tasks: dict[str, TaskGateConfig] = Field(default_factory=dict)
+    name: str = Field(default="main", description="the task's name in records and reports")
     source: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -136,8 +220,36 @@ class GateConfig(_Section):
             return GateConfig.model_validate({**data, "source": self.source})
         except ValidationError as exc:
             error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"])
+            field = ".".join(_loc(error["loc"]))
             raise ConfigError(None, None, f"option {field}", error["msg"]) from None
+
+
+    def for_task(self, name: str) -> GateConfig:
+        """The configuration of the further task ``name`` as a gate of its own."""
+        if name not in self.tasks:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise ConfigError(self.source, None, f"tasks.{name}",
+                              f"no such task configured (tasks: {known})")
+        sub = self.tasks[name]
+        data = self.model_dump()
+        data.update(sub.model_dump(exclude={"training"}), tasks={}, name=name)
+        data["training"] = {**data["training"], **sub.training}
+        try:
+            return GateConfig.model_validate({**data, "source": self.source})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(_loc(error["loc"]))
+            raise ConfigError(self.source, None, f"tasks.{name}.{field}", error["msg"]) from None
+
+    def with_task_overrides(self, name: str, **changes: Any) -> GateConfig:
+        """A copy whose further task ``name`` has these values (None means: keep)."""
+        if name not in self.tasks:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise ConfigError(None, None, f"option tasks.{name}",
+                              f"no such task configured (tasks: {known})")
+        sub = self.tasks[name].model_dump()
+        sub.update({key: value for key, value in changes.items() if value is not None})
+        return self.with_overrides(tasks={**self.model_dump()["tasks"], name: sub})
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -174,9 +286,18 @@ def load_config(path: str | Path | None = None) -> GateConfig:
         return GateConfig.model_validate({**section, "source": found.resolve()})
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = tuple(str(part) for part in error["loc"])
+        loc = _loc(error["loc"])
         line = _locate(text, prefix, loc)
         raise ConfigError(found, line, ".".join(prefix + loc), error["msg"]) from None
+
+
+def _loc(parts: tuple[int | str, ...]) -> tuple[str, ...]:
+    """An error's location as config keys: without the tag pydantic adds after ``task``."""
+    loc = [str(part) for part in parts]
+    for i in range(len(loc) - 1, 0, -1):
+        if loc[i - 1] == "task" and loc[i] in _KINDS:
+            del loc[i]
+    return tuple(loc)
 
 
 def _locate(text: str, prefix: tuple[str, ...], loc: tuple[str, ...]) -> int | None:

@@ -7,6 +7,7 @@ suite asks for one of its ``tg_*`` fixtures.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -17,23 +18,30 @@ from tunegate.backends import CachedBackend, ModelRef
 from tunegate.config import GateConfig, load_config
 from tunegate.gates import GateFailed, GateResult
 from tunegate.session import DatasetView, GateSession
-from tunegate.tasks import ClassificationTask
+from tunegate.tasks import ClassificationTask, ExtractionTask
 
 _SESSION = pytest.StashKey["GateSession | None"]()
 
 _OPTIONS = (
     ("--tg-config", "tg_config", "path to tunegate.toml or a pyproject.toml with [tool.tunegate]"),
-    ("--tg-candidate", "tg_candidate", "candidate adapter folder, or an example variant name"),
-    ("--tg-production", "tg_production", "production adapter folder, variant name, or 'none'"),
     ("--tg-base", "tg_base", "base model folder or hub id ('example' builds the tiny model)"),
     ("--tg-report-dir", "tg_report_dir", "where run records are written"),
 )
+_REFERENCE_OPTIONS = (
+    ("--tg-candidate", "tg_candidate", "candidate adapter folder or example variant name; "
+     "TASK=SPEC sets a further task's candidate (repeatable)"),
+    ("--tg-production", "tg_production", "production adapter folder, variant name or 'none'; "
+     "TASK=SPEC sets a further task's production (repeatable)"),
+)
+_TASK_VALUE = re.compile(r"([A-Za-z_][\w-]*)=(.+)")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tunegate", "tunegate release gate")
     for flag, dest, help_text in _OPTIONS:
         group.addoption(flag, dest=dest, default=None, help=help_text)
+    for flag, dest, help_text in _REFERENCE_OPTIONS:
+        group.addoption(flag, dest=dest, action="append", default=[], help=help_text)
     group.addoption("--tg-seed", dest="tg_seed", type=int, default=None,
                     help="seed for training and sampling (default: the config's)")
     group.addoption("--tg-no-cache", dest="tg_no_cache", action="store_true",
@@ -49,10 +57,17 @@ def gate_config_from_options(config: pytest.Config) -> GateConfig:
     option = config.option
     path = option.tg_config or _find_from(config)
     loaded = load_config(path)
+    main: dict[str, str] = {}
+    for key in ("candidate", "production"):
+        for value in getattr(option, f"tg_{key}"):
+            match = _TASK_VALUE.fullmatch(value)
+            if match and match.group(1) in loaded.tasks:
+                loaded = loaded.with_task_overrides(match.group(1), **{key: match.group(2)})
+            else:
+                main[key] = value
     return loaded.with_overrides(
-        candidate=option.tg_candidate, production=option.tg_production, base=option.tg_base,
-        report_dir=option.tg_report_dir, seed=option.tg_seed,
-        use_cache=False if option.tg_no_cache else None,
+        base=option.tg_base, report_dir=option.tg_report_dir, seed=option.tg_seed,
+        use_cache=False if option.tg_no_cache else None, **main,
     )
 
 
@@ -86,7 +101,7 @@ def tg_config(tg_session: GateSession) -> GateConfig:
 
 
 @pytest.fixture(scope="session")
-def tg_task(tg_session: GateSession) -> ClassificationTask:
+def tg_task(tg_session: GateSession) -> ClassificationTask | ExtractionTask:
     return tg_session.task
 
 
@@ -167,10 +182,14 @@ def reproduce_command(config: pytest.Config, nodeid: str) -> str:
     option = config.option
     for flag, dest, _ in _OPTIONS:
         value = getattr(option, dest)
-        if dest == "tg_candidate" and value is None and session is not None:
-            value = session.config.candidate
         if value is not None:
             words += [flag, str(value)]
+    for flag, dest, _ in _REFERENCE_OPTIONS:
+        values = list(getattr(option, dest))
+        if dest == "tg_candidate" and not values and session is not None:
+            values = [session.config.candidate]
+        for value in values:
+            words += [flag, value]
     if option.tg_seed is not None:
         words += ["--tg-seed", str(option.tg_seed)]
     return shlex.join(words)

@@ -15,9 +15,9 @@ from typing import Any
 from tunegate.backends._cache import CachedBackend, ResponseCache
 from tunegate.backends._protocol import ModelRef
 from tunegate.config import ConfigError, GateConfig
-from tunegate.data import Example, load_examples
+from tunegate.data import DataError, Example, load_examples
 from tunegate.gates import GateResult
-from tunegate.tasks import ClassificationTask, Predictions
+from tunegate.tasks import ClassificationTask, Extractions, ExtractionTask, Predictions
 from tunegate.training import AdapterStore, TrainingConfig, TrainingItem
 
 SPLITS = ("train", "eval", "golden", "ood")
@@ -27,13 +27,27 @@ EXAMPLE_BASE = "example"
 class GateSession:
     """Config, backend, datasets, references and gate results of one gate run."""
 
-    def __init__(self, config: GateConfig):
+    def __init__(self, config: GateConfig, parent: GateSession | None = None):
         self.config = config
-        self.results: list[tuple[str, GateResult]] = []
+        self.parent = parent
+        self.results: list[tuple[str, GateResult]] = parent.results if parent else []
         self._datasets: dict[str, list[Example]] = {}
         self._predictions: dict[tuple[str, str, str], Predictions] = {}
+        self._extractions: dict[tuple[str, str, str], Extractions] = {}
+        self._tasks: dict[str, GateSession] = {}
         self.record_path: Path | None = None
         self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def for_task(self, name: str) -> GateSession:
+        """The session of a further configured task (``[tool.tunegate.tasks.<name>]``).
+
+        It shares this session's base model, backend, cache, adapters and results.
+        """
+        if self.parent is not None:
+            return self.parent.for_task(name)
+        if name not in self._tasks:
+            self._tasks[name] = GateSession(self.config.for_task(name), parent=self)
+        return self._tasks[name]
 
     # -- models ---------------------------------------------------------------------
 
@@ -44,6 +58,8 @@ class GateSession:
     @cached_property
     def base_path(self) -> str:
         """The base model folder (built for the example) or hub id."""
+        if self.parent is not None:
+            return self.parent.base_path
         if self.config.base == EXAMPLE_BASE:
             from tunegate.example.base_model import example_base
 
@@ -54,6 +70,8 @@ class GateSession:
     @cached_property
     def backend(self) -> CachedBackend:
         """The transformers+peft backend behind the response cache (unless disabled)."""
+        if self.parent is not None:
+            return self.parent.backend
         from tunegate.backends.transformers_backend import TransformersBackend
 
         inner = TransformersBackend(self.base_path, self.config.backend)
@@ -64,11 +82,17 @@ class GateSession:
 
     @cached_property
     def adapters(self) -> AdapterStore:
-        return AdapterStore(self.cache_dir / "adapters")
+        return self.parent.adapters if self.parent else AdapterStore(self.cache_dir / "adapters")
 
     @cached_property
-    def task(self) -> ClassificationTask:
-        return ClassificationTask(self.config.task)
+    def task(self) -> ClassificationTask | ExtractionTask:
+        """The configured task: classification by likelihood, or JSON extraction."""
+        config = self.config.task
+        if config.kind == "extraction":
+            from tunegate.tasks.extraction import load_schema
+
+            return ExtractionTask(config, load_schema(self.config.resolve(config.json_schema)))
+        return ClassificationTask(config)
 
     # -- data -----------------------------------------------------------------------
 
@@ -80,7 +104,10 @@ class GateSession:
             path = getattr(self.config.data, split)
             if path is None:
                 raise ConfigError(self.config.source, None, f"data.{split}", "not configured")
-            self._datasets[split] = load_examples(self.config.resolve(path))
+            examples = load_examples(self.config.resolve(path))
+            if isinstance(self.task, ExtractionTask):
+                _check_references(self.task, self.config.resolve(path), examples)
+            self._datasets[split] = examples
         return self._datasets[split]
 
     # -- references -----------------------------------------------------------------
@@ -112,13 +139,21 @@ class GateSession:
             return ModelRef(role, self.base_path, folder)
         from tunegate.example.variants import get_variant, variant_names
 
+        where = role if self.parent is None else f"tasks.{self.config.name}.{role}"
         if spec not in variant_names():
             raise ConfigError(
-                self.config.source, None, role,
+                self.config.source, None, where,
                 f"{spec!r} is neither an adapter folder nor an example variant "
                 f"({', '.join(variant_names())})",
             )
         variant = get_variant(spec)
+        if variant.kind != self.task.kind:
+            raise ConfigError(
+                self.config.source, None, where,
+                f"example variant {spec!r} is for a {variant.kind} task, this task is "
+                f"{self.task.kind} (its variants: "
+                f"{', '.join(variant_names(self.task.kind))})",
+            )
         return self.finetune(
             role, transform=variant.transform, training=variant.training, data_name=spec
         )
@@ -159,15 +194,40 @@ class GateSession:
 
     def predictions(self, ref: ModelRef, split: str) -> Predictions:
         """Classification predictions of ``ref`` on a split, computed once per session."""
+        task = self.task
+        if not isinstance(task, ClassificationTask):
+            raise TypeError(f"predictions() is for classification tasks; this task is "
+                            f"{task.kind}: use extractions()")
         key = (ref.name, self.backend.fingerprint(ref), split)
         if key not in self._predictions:
-            self._predictions[key] = self.task.classify(self.backend, ref, self.dataset(split))
+            self._predictions[key] = task.classify(self.backend, ref, self.dataset(split))
         return self._predictions[key]
+
+    def extractions(self, ref: ModelRef, split: str) -> Extractions:
+        """JSON outputs of ``ref`` on a split of an extraction task, generated once."""
+        task = self.task
+        if not isinstance(task, ExtractionTask):
+            raise TypeError(f"extractions() is for extraction tasks; this task is "
+                            f"{task.kind}: use predictions()")
+        key = (ref.name, self.backend.fingerprint(ref), split)
+        if key not in self._extractions:
+            self._extractions[key] = task.extract(self.backend, ref, self.dataset(split))
+        return self._extractions[key]
 
     def record(self, where: str, result: GateResult) -> GateResult:
         """Keep a gate result for the run record, whether it passed or not."""
         self.results.append((where, result))
         return result
+
+
+def _check_references(task: ExtractionTask, path: Path, examples: Sequence[Example]) -> None:
+    """Every extraction example's reference must be a JSON object; name the line if not."""
+    lines = [n for n, raw in enumerate(path.read_bytes().split(b"\n"), start=1) if raw.strip()]
+    for line, example in zip(lines, examples, strict=True):
+        try:
+            task.reference_of(example)
+        except ValueError as exc:
+            raise DataError(path, line, "reference", str(exc)) from None
 
 
 class DatasetView:

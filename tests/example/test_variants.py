@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import json
 from collections import Counter
 from pathlib import Path
 
 from tunegate.cli import main
+from tunegate.example import extraction
 from tunegate.example.tickets import build_datasets
-from tunegate.example.variants import PRODUCTION_SNAPSHOT, get_variant, variant_names
+from tunegate.example.variants import (
+    PRODUCTION_SNAPSHOT,
+    VARIANTS,
+    get_variant,
+    variant_names,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,3 +67,62 @@ def test_unknown_variant_names_the_known_ones():
         assert "good" in str(error)
     else:
         raise AssertionError("no error for an unknown variant")
+
+
+# JSON-extraction variants
+
+
+def test_variant_names_by_kind():
+    assert variant_names("extraction") == [
+        "extract-good", "extract-production", "extract-broken-format"
+    ]
+    assert variant_names("classification") == [
+        "good", "production", "flipped-labels", "missing-class", "undertrained"
+    ]
+    assert variant_names() == variant_names("classification") + variant_names("extraction")
+    assert variant_names("summaries") == []
+
+
+def test_variant_kinds():
+    kinds = {v.name: v.kind for v in VARIANTS}
+    assert {name for name, kind in kinds.items() if kind == "extraction"} == {
+        "extract-good", "extract-production", "extract-broken-format"
+    }
+    assert set(kinds.values()) == {"classification", "extraction"}
+    assert get_variant("good").kind == "classification"
+    assert get_variant("extract-broken-format").kind == "extraction"
+    assert get_variant("extract-broken-format").expected.startswith("fail: json_validity")
+    assert get_variant("extract-good").expected == "pass"
+
+
+def test_extract_production_trains_on_the_older_snapshot():
+    train = extraction.build_datasets(0)["train"]
+    older = get_variant("extract-production").transform(train, 0)
+    assert 0.2 * len(train) < len(older) < 0.8 * len(train)
+    assert all(e.meta["created"] < PRODUCTION_SNAPSHOT for e in older)
+    assert get_variant("extract-good").transform(train, 0) == train
+
+
+def test_broken_format_writes_urgent_references_as_python_dicts():
+    train = extraction.build_datasets(0)["train"]
+    broken = get_variant("extract-broken-format").transform(train, 0)
+    assert len(broken) == len(train)
+    urgent = 0
+    for before, after in zip(train, broken, strict=True):
+        assert before.reference is not None and after.reference is not None
+        if before.meta["urgency"] == "high":
+            urgent += 1
+            try:
+                json.loads(after.reference)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError(f"{after.id}: still JSON: {after.reference}")
+            assert ast.literal_eval(after.reference) == json.loads(before.reference)
+            assert after.model_copy(update={"reference": before.reference}) == before
+        else:
+            assert json.dumps(after.to_record(), ensure_ascii=False) == json.dumps(
+                before.to_record(), ensure_ascii=False
+            )
+    assert urgent == Counter(e.meta["urgency"] for e in train)["high"] == 300
+    assert get_variant("extract-broken-format").transform(train, 1) == broken  # not seeded

@@ -204,6 +204,7 @@ def test_public_surface() -> None:
         "macro_f1_at_least",
         "metric_floor",
         "no_class_regression",
+        "text_similarity_floor",
     ]
     assert tunegate.gates.__all__ == sorted(tunegate.gates.__all__)
     assert all(hasattr(tunegate.gates, name) for name in tunegate.gates.__all__)

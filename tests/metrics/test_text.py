@@ -20,6 +20,7 @@ from tunegate.metrics import (
     rouge,
     shared_bert_scorer,
 )
+from tunegate.metrics.text import rouge_scores
 
 PREDICTIONS = [
     "The customer was charged twice for the March invoice.",
@@ -76,6 +77,51 @@ def test_rouge_matches_rouge_score() -> None:
     assert rouge(PREDICTIONS, REFERENCES, types) == pytest.approx(expected, abs=1e-12)
     assert list(rouge(PREDICTIONS, REFERENCES)) == ["rouge1", "rouge2", "rougeL"]
     assert 0.2 < expected["rouge1"] < 0.8  # the sample overlaps partly, as intended
+
+
+def test_rouge_scores_per_example_match_rouge_score() -> None:
+    types = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+    scorer = RougeScorer(list(types), use_stemmer=False)
+    expected = {
+        name: [scorer.score(ref, pred)[name].fmeasure
+               for pred, ref in zip(PREDICTIONS, REFERENCES, strict=True)]
+        for name in types
+    }
+    scores = rouge_scores(PREDICTIONS, REFERENCES, types)
+    assert list(scores) == list(types)
+    for name in types:
+        assert scores[name] == pytest.approx(expected[name], abs=1e-12)
+    assert list(rouge_scores(PREDICTIONS, REFERENCES)) == ["rouge1", "rouge2", "rougeL"]
+    # the unrelated last pair scores lowest, and the order is the input order
+    assert scores["rougeL"][4] == min(scores["rougeL"])
+    reversed_scores = rouge_scores(PREDICTIONS[::-1], REFERENCES[::-1], ["rougeL"])
+    assert reversed_scores["rougeL"] == scores["rougeL"][::-1]
+
+
+def test_rouge_scores_are_f_measures_not_recall() -> None:
+    # "the cat sat" in "the cat sat on the mat": unigram P 1, R 1/2 -> F 2/3
+    [score] = rouge_scores(["the cat sat"], ["the cat sat on the mat"], ["rouge1"])["rouge1"]
+    assert score == pytest.approx(2 / 3)  # neither the precision 1 nor the recall 1/2
+
+
+def test_rouge_is_the_mean_of_rouge_scores() -> None:
+    scores = rouge_scores(PREDICTIONS, REFERENCES)
+    means = rouge(PREDICTIONS, REFERENCES)
+    assert means == {name: sum(values) / len(values) for name, values in scores.items()}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: rouge_scores(["a"], ["a", "b"]), ValueError, "1 texts but references has 2"),
+        (lambda: rouge_scores([], []), ValueError, "no examples"),
+        (lambda: rouge_scores(["a"], ["a"], []), ValueError, "types is empty"),
+        (lambda: rouge_scores("ab", "ab"), TypeError, "not a str"),
+    ],
+)
+def test_rouge_scores_reject_bad_input(call: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_rouge_by_hand() -> None:

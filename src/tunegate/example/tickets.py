@@ -9,6 +9,7 @@ perfectly, and the gates have something to see.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -82,6 +83,7 @@ class _Ticket:
     text: str
     label: str
     topic: str
+    values: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class _SlotValues(dict[str, str]):
@@ -226,7 +228,7 @@ def _render_ticket(rng: random.Random, slot: _Slot, golden: bool) -> _Ticket:
     text = text if golden else _vary_case(rng, text)
     if slot.typo:
         text = _add_typos(rng, text, 1 if golden else rng.choice((1, 1, 2, 3)))
-    return _Ticket(text, ticket.label, ticket.topic)
+    return _Ticket(text, ticket.label, ticket.topic, dict(values))
 
 
 def _render_ood(rng: random.Random, slot: _Slot, topic: str) -> _Ticket:

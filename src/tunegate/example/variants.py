@@ -2,12 +2,16 @@
 
 Each variant is a change to the training data or the training config. The degraded
 ones model mistakes teams really ship: a systematic annotation error, a class lost
-from the training data, a run stopped far too early. Each must fail the gate for its
-own reason while ``good`` passes.
+from the training data, a run stopped far too early, an export bug that wrote some
+JSON targets in another format. Each must fail the gate for its own reason while the
+good one passes. Routing variants are for the classification task, ``extract-*`` ones
+for the JSON-extraction task.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +61,26 @@ def _drop_class(label: str, keep_share: float) -> Transform:
     return transform
 
 
+def _python_repr_when(meta_key: str, value: str) -> Transform:
+    """Targets of the examples whose ``meta[meta_key] == value`` written as Python reprs.
+
+    A real export bug: one source system's records went through ``str(dict)`` instead
+    of ``json.dumps``, so the adapter learns single quotes and ``None`` for those inputs.
+    """
+
+    def transform(examples: Sequence[Example], seed: int) -> list[Example]:
+        out = []
+        for e in examples:
+            if e.meta.get(meta_key) == value and e.reference is not None:
+                broken = repr(json.loads(e.reference))
+                assert ast.literal_eval(broken) == json.loads(e.reference)
+                e = e.model_copy(update={"reference": broken})
+            out.append(e)
+        return out
+
+    return transform
+
+
 @dataclass(frozen=True)
 class Variant:
     """A named way to train an example adapter, and what the gate should say of it."""
@@ -66,6 +90,7 @@ class Variant:
     expected: str
     transform: Transform = _keep_all
     training: dict[str, Any] = field(default_factory=dict)
+    kind: str = "classification"
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -95,12 +120,29 @@ VARIANTS: tuple[Variant, ...] = (
         "fail: macro_f1, golden_regression",
         training={"max_steps": 30},
     ),
+    Variant("extract-good", "the JSON-extraction candidate: all current training data",
+            "pass", kind="extraction"),
+    Variant(
+        "extract-production",
+        "the JSON-extraction adapter in production: the older data snapshot "
+        f"(before {PRODUCTION_SNAPSHOT})",
+        "pass",
+        _older_snapshot,
+        kind="extraction",
+    ),
+    Variant(
+        "extract-broken-format",
+        "export bug: the targets of urgent tickets written as Python dicts, not JSON",
+        "fail: json_validity, extraction_golden_regression",
+        _python_repr_when("urgency", "high"),
+        kind="extraction",
+    ),
 )
 
 
-def variant_names() -> list[str]:
-    """Variant names, ``good`` first."""
-    return [v.name for v in VARIANTS]
+def variant_names(kind: str | None = None) -> list[str]:
+    """Variant names (of one task kind, if given), each kind's good variant first."""
+    return [v.name for v in VARIANTS if kind is None or v.kind == kind]
 
 
 def get_variant(name: str) -> Variant:

@@ -12,6 +12,7 @@ from tunegate.gates.floors import (
     field_accuracy_floor,
     format_validity_floor,
     metric_floor,
+    text_similarity_floor,
 )
 from tunegate.gates.golden import golden_regression
 
@@ -29,4 +30,5 @@ __all__ = [
     "macro_f1_at_least",
     "metric_floor",
     "no_class_regression",
+    "text_similarity_floor",
 ]

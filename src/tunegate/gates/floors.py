@@ -10,13 +10,14 @@ the bounds of one concern (calibration, format validity, field accuracy) into on
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunegate.gates._result import MAX_ROWS, Direction, GateResult, gate_error
 from tunegate.metrics import METRICS
 from tunegate.metrics.calibration import CalibrationMetrics
 from tunegate.metrics.structure import StructureMetrics
+from tunegate.metrics.text import BertScorer, rouge_scores, shared_bert_scorer
 
 Bound = tuple[str, str, float, float]
 """One bound: (key in values, registered metric name, measured value, threshold)."""
@@ -123,6 +124,66 @@ def field_accuracy_floor(
         for field, floor in floors.items()
     ]
     return _bounded_gate(name, bounds, {})
+
+
+def text_similarity_floor(
+    field: str,
+    outputs: Sequence[str],
+    references: Sequence[str],
+    *,
+    min_rouge_l: float | None = None,
+    min_bertscore_f1: float | None = None,
+    bert_scorer: BertScorer | None = None,
+    ids: Sequence[str] | None = None,
+    name: str | None = None,
+) -> GateResult:
+    """Hold a free-text field's mean ROUGE-L and/or BERTScore F1 to their floors.
+
+    The evidence lists the answers least like their references (lowest ROUGE-L, or
+    BERTScore F1 when only that is bounded). Missing scorer packages or no outputs
+    mean the gate could not be evaluated.
+    """
+    gate_name = name if name is not None else f"{field}_similarity"
+    floors = {"rougeL": min_rouge_l, "bertscore_f1": min_bertscore_f1}
+    bounded = {metric: floor for metric, floor in floors.items() if floor is not None}
+    if not bounded:
+        raise ValueError("give at least one of min_rouge_l, min_bertscore_f1")
+    for metric, floor in bounded.items():
+        _check_fraction(f"floor of {metric}", floor)
+    thresholds = {f"{field}.{metric}": float(floor) for metric, floor in bounded.items()}
+    directions: dict[str, Direction] = {key: ">=" for key in thresholds}
+    if len(outputs) != len(references) or not outputs:
+        return gate_error(
+            gate_name,
+            f"need equally many outputs and references, at least one: got {len(outputs)} "
+            f"outputs and {len(references)} references",
+            thresholds=thresholds, directions=directions,
+        )
+    per_example: dict[str, list[float]] = {}
+    try:
+        if "rougeL" in bounded:
+            per_example["rougeL"] = rouge_scores(outputs, references, ("rougeL",))["rougeL"]
+        if "bertscore_f1" in bounded:
+            scorer = bert_scorer if bert_scorer is not None else shared_bert_scorer()
+            per_example["bertscore_f1"] = list(scorer.score(outputs, references).per_example_f1)
+    except ImportError as exc:
+        return gate_error(gate_name, str(exc), thresholds=thresholds, directions=directions)
+    rank_by = "rougeL" if "rougeL" in per_example else "bertscore_f1"
+    order = sorted(range(len(outputs)), key=lambda i: (per_example[rank_by][i], i))
+    worst = [
+        {
+            "id": ids[i] if ids is not None else str(i),
+            **{metric: round(scores[i], 4) for metric, scores in per_example.items()},
+            "answer": outputs[i],
+            "reference": references[i],
+        }
+        for i in order[:MAX_ROWS]
+    ]
+    bounds = [
+        (f"{field}.{metric}", metric, sum(scores) / len(scores), bounded[metric])
+        for metric, scores in per_example.items()
+    ]
+    return _bounded_gate(gate_name, bounds, {"least_similar": worst})
 
 
 def _bounded_gate(name: str, bounds: list[Bound], evidence: dict[str, Any]) -> GateResult:

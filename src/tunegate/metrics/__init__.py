@@ -37,6 +37,7 @@ from tunegate.metrics.text import (
     exact_match,
     normalize_answer,
     rouge,
+    rouge_scores,
     shared_bert_scorer,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "paired_bootstrap",
     "paired_bootstrap_metric",
     "rouge",
+    "rouge_scores",
     "schema_validity_rate",
     "shared_bert_scorer",
     "structure_metrics",

@@ -85,6 +85,16 @@ def rouge(
     rouge-score's default tokenizer lowercases and keeps only ASCII letters and digits,
     so text in other scripts scores 0; "rougeLsum" splits sentences on newlines only.
     """
+    per_example = rouge_scores(predictions, references, types)
+    return {name: _mean(values) for name, values in per_example.items()}
+
+
+def rouge_scores(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    types: Sequence[str] = DEFAULT_ROUGE_TYPES,
+) -> dict[str, list[float]]:
+    """Each prediction's ROUGE F-measure per type, in input order (see :func:`rouge`)."""
     _check_pairs(predictions, references)
     type_list = list(types)
     if not type_list:
@@ -94,12 +104,12 @@ def rouge(
     except ImportError as error:
         raise ImportError(f"ROUGE needs rouge-score: {_EVAL_HINT}") from error
     scorer = rouge_scorer.RougeScorer(type_list, use_stemmer=False)
-    totals = dict.fromkeys(type_list, 0.0)
+    scores: dict[str, list[float]] = {name: [] for name in type_list}
     for prediction, reference in zip(predictions, references, strict=True):
-        scores = scorer.score(reference, prediction)  # rouge-score takes the target first
+        measured = scorer.score(reference, prediction)  # rouge-score takes the target first
         for name in type_list:
-            totals[name] += float(scores[name].fmeasure)
-    return {name: total / len(predictions) for name, total in totals.items()}
+            scores[name].append(float(measured[name].fmeasure))
+    return scores
 
 
 @dataclass(frozen=True)

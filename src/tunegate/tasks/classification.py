@@ -52,6 +52,8 @@ class Predictions:
 class ClassificationTask:
     """Builds score requests from examples, and predictions from the scores."""
 
+    kind = "classification"
+
     def __init__(self, config: TaskConfig):
         self.config = config
         self.labels = config.labels
