@@ -107,7 +107,8 @@ def test_existing_set_is_not_overwritten_without_force(
     out = tmp_path / "set.jsonl"
     write_examples(out, source_examples[:2])
     kept_bytes = out.read_bytes()
-    with pytest.raises(GoldenBuildError, match=rf"{re.escape(str(out))} exists; pass --force"):
+    refusal = rf"already written: {re.escape(str(out))}; pass --force"
+    with pytest.raises(GoldenBuildError, match=refusal):
         build_golden(task, backend, reference, source, out)
     assert out.read_bytes() == kept_bytes
     assert not provenance_path(out).exists()
@@ -120,7 +121,8 @@ def test_existing_set_is_not_overwritten_without_force(
 def test_existing_provenance_alone_also_refuses(backend, task, reference, source, tmp_path):
     out = tmp_path / "set.jsonl"
     provenance_path(out).write_text("{}\n")
-    with pytest.raises(GoldenBuildError, match=r"set\.provenance\.json exists"):
+    refusal = r"already written: .*set\.provenance\.json; pass --force"
+    with pytest.raises(GoldenBuildError, match=refusal):
         build_golden(task, backend, reference, source, out)
     assert not out.exists()
     assert provenance_path(out).read_text() == "{}\n"
@@ -193,7 +195,7 @@ def test_cli_refuses_an_existing_set_without_force(
     captured = capsys.readouterr()
     assert code == 1
     assert captured.err == (
-        f"tunegate: golden build refused: {out} exists; pass --force to overwrite\n"
+        f"tunegate: golden build refused: already written: {out}; pass --force to overwrite\n"
     )
     assert captured.out == ""
     assert out.read_bytes() == kept_bytes

@@ -85,7 +85,7 @@ def build_golden(
     provenance = provenance_path(out)
     existing = [str(p) for p in (out, provenance) if p.exists()]
     if existing and not force:
-        raise GoldenBuildError(f"{', '.join(existing)} exists; pass --force to overwrite")
+        raise GoldenBuildError(f"already written: {', '.join(existing)}; pass --force to overwrite")
     examples = load_examples(source)
     first, right_first = _answers(task, backend, ref, examples)
     second, right_second = _answers(task, backend, ref, examples)
