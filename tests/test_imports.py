@@ -20,6 +20,7 @@ def _loaded_after(code: str) -> set[str]:
 def test_import_tunegate_is_light():
     code = "import tunegate, tunegate.gates, tunegate.metrics, tunegate.data, tunegate.backends"
     code += ", tunegate.config, tunegate.session, tunegate.pytest_plugin, tunegate.cli"
+    code += ", tunegate.probes"
     assert _loaded_after(code) == set()
 
 

@@ -93,6 +93,46 @@ def _golden_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probes_generate(args: argparse.Namespace) -> int:
+    """Write a probe set of a source dataset: see tunegate.probes.build_probe_set."""
+    from tunegate.probes import ProbeSetError, build_probe_set
+    from tunegate.session import SPLITS
+
+    config = None
+    if args.config is not None or args.source in SPLITS:
+        config = load_config(args.config)
+    labels: tuple[str, ...] | None = None
+    if config is not None and config.task.kind == "classification":
+        labels = config.task.labels
+    if config is not None and args.source in SPLITS:
+        path = getattr(config.data, args.source)
+        if path is None:
+            raise ConfigError(config.source, None, f"data.{args.source}", "not configured")
+        source = config.resolve(path)
+    else:
+        source = Path(args.source)
+    root = config.root if config is not None else Path.cwd()
+    out = Path(args.out) if args.out else root / "evals" / "probes" / f"{source.stem}.jsonl"
+    seed = args.seed if args.seed is not None else (config.seed if config else 0)
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families \
+        else None
+    try:
+        built = build_probe_set(source, out, families, seed=seed, per_example=args.per_example,
+                                labels=labels, abstain_label=args.abstain_label,
+                                force=args.force)
+    except ProbeSetError as exc:
+        print(f"tunegate: probes generate refused: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"tunegate: {exc}", file=sys.stderr)
+        return 2
+    for family, count in built.counts.items():
+        print(f"{family}\t{count}")
+    print(f"probes\t{built.path}")
+    print(f"provenance\t{built.provenance}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunegate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +173,30 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", default=None, help="where to write (default: data.golden)")
     build.add_argument("--force", action="store_true", help="overwrite an existing set")
     build.set_defaults(run=_golden_build)
+
+    probes = commands.add_parser("probes", help="adversarial and out-of-distribution probes")
+    probes_commands = probes.add_subparsers(dest="probes_command", required=True)
+    generate = probes_commands.add_parser(
+        "generate", help="write deterministic probes of a dataset",
+        description="Perturb every example of the source with each probe family (typos, "
+        "casing, noise, unicode, paraphrase, distractor, injections, truncation, overlong, "
+        "ood) and write the probes with provenance beside them.",
+    )
+    generate.add_argument("--config", default=None, help="tunegate.toml or pyproject.toml")
+    generate.add_argument("--source", default="eval",
+                          help="a configured split or a JSONL file (default: eval)")
+    generate.add_argument("--families", default=None,
+                          help="comma-separated families (default: all)")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="default: the configured seed, else 0")
+    generate.add_argument("--per-example", type=int, default=1,
+                          help="probes per example and family (default: 1)")
+    generate.add_argument("--abstain-label", default="other",
+                          help="the expected answer to out-of-distribution probes")
+    generate.add_argument("--out", default=None,
+                          help="where to write (default: evals/probes/<source>.jsonl)")
+    generate.add_argument("--force", action="store_true", help="overwrite an existing set")
+    generate.set_defaults(run=_probes_generate)
     return parser
 
 

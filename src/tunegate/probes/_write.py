@@ -1,0 +1,106 @@
+"""Writing a probe set with its provenance beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunegate import __version__
+from tunegate.data import file_sha256, load_examples, write_examples
+from tunegate.probes._generate import FAMILIES, generate_probes
+
+__all__ = ["ProbeSet", "ProbeSetError", "build_probe_set", "provenance_path"]
+
+SCHEMA_VERSION = 1
+
+
+class ProbeSetError(RuntimeError):
+    """The probe set was not written, and why."""
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    """What was written: the set, its provenance, and the probes per family."""
+
+    path: Path
+    provenance: Path
+    counts: dict[str, int]
+    source_count: int
+
+
+def provenance_path(out: Path) -> Path:
+    """``evals/probes/x.jsonl`` -> ``evals/probes/x.provenance.json``."""
+    return out.with_name(out.name.removesuffix(".jsonl") + ".provenance.json")
+
+
+def build_probe_set(
+    source: Path,
+    out: Path,
+    families: Sequence[str] | None = None,
+    *,
+    seed: int = 0,
+    per_example: int = 1,
+    labels: Sequence[str] | None = None,
+    abstain_label: str = "other",
+    force: bool = False,
+) -> ProbeSet:
+    """Generate probes of the examples in ``source`` and write them to ``out``.
+
+    Refuses, writing nothing, when ``out`` or its provenance exists and ``force`` is
+    false, or when no probe could be generated.
+    """
+    source, out = Path(source), Path(out)
+    provenance = provenance_path(out)
+    existing = [str(p) for p in (out, provenance) if p.exists()]
+    if existing and not force:
+        raise ProbeSetError(f"{', '.join(existing)} exists; pass --force to overwrite")
+    examples = load_examples(source)
+    names = list(FAMILIES) if families is None else list(dict.fromkeys(families))
+    if labels is None:
+        labels = sorted({e.label for e in examples if e.label is not None} | {abstain_label})
+    probes = generate_probes(examples, names, seed=seed, per_example=per_example,
+                             labels=labels, abstain_label=abstain_label)
+    if not probes:
+        raise ProbeSetError(f"no probe could be generated from {source}")
+    counts = Counter(str(p.meta["probe_family"]) for p in probes)
+    per_family = {name: counts.get(name, 0) for name in names}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_examples(out, probes)
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source": {"path": str(source), "sha256": file_sha256(source), "count": len(examples)},
+        "seed": seed,
+        "families": names,
+        "per_example": per_example,
+        "labels": list(labels),
+        "abstain_label": abstain_label,
+        "counts": per_family,
+        "count": len(probes),
+        "sha256": file_sha256(out),
+        "tunegate": __version__,
+    }
+    _write_json(provenance, record)
+    return ProbeSet(out, provenance, per_family, len(examples))
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON atomically: a temporary file beside the target, then a rename."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True, ensure_ascii=False)
+            stream.write("\n")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
