@@ -224,3 +224,9 @@ def test_examples_hash_changes_with_content_and_order() -> None:
     assert examples_sha256([a]) != base
     assert examples_sha256([a, Example(id="b", prompt="p", reference="r2")]) != base
     assert examples_sha256([a, Example(id="b", prompt="p", reference="r", meta={"t": 1})]) != base
+
+
+def test_written_files_are_readable_by_everyone(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    write_examples(path, [Example(id="a", prompt="hi", label="x")])
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -124,6 +124,7 @@ def write_examples(path: str | Path, examples: Iterable[Example]) -> None:
             handle.writelines(lines)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; a data file is for everyone to read
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
