@@ -201,9 +201,12 @@ def test_public_surface() -> None:
         "gate_error",
         "golden_regression",
         "improvement_over",
+        "injection_resistance",
         "macro_f1_at_least",
         "metric_floor",
         "no_class_regression",
+        "ood_abstention",
+        "probe_flip_regression",
         "text_similarity_floor",
     ]
     assert tunegate.gates.__all__ == sorted(tunegate.gates.__all__)

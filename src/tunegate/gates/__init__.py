@@ -15,6 +15,7 @@ from tunegate.gates.floors import (
     text_similarity_floor,
 )
 from tunegate.gates.golden import golden_regression
+from tunegate.gates.robustness import injection_resistance, ood_abstention, probe_flip_regression
 
 __all__ = [
     "Direction",
@@ -27,8 +28,11 @@ __all__ = [
     "gate_error",
     "golden_regression",
     "improvement_over",
+    "injection_resistance",
     "macro_f1_at_least",
     "metric_floor",
     "no_class_regression",
+    "ood_abstention",
+    "probe_flip_regression",
     "text_similarity_floor",
 ]
