@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from tunegate.example.variants import VARIANTS
+from tunegate.probes import FAMILIES
+
+FLIP_FAMILIES = [f for f in FAMILIES if f not in ("label_injection", "ood")]
 
 ROOT = Path(__file__).resolve().parents[1]
 # The example suite gates the routing task; the extract-* variants wait for its
@@ -48,6 +51,7 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(tmp_path):
     assert data["passed"] is True
     assert {g["name"] for g in data["gates"]} == {
         "macro_f1", "class_f1_floor", "class_no_regression", "calibration", "golden_regression",
+        "injection_resistance", *(f"robustness[{family}]" for family in FLIP_FAMILIES),
     }
     responses = cached_responses()
     adapters = sorted(p.name for p in (ROOT / ".tunegate" / "adapters").iterdir())

@@ -29,6 +29,7 @@ __all__ = [
     "DataConfig",
     "ExtractionTaskConfig",
     "GateConfig",
+    "ProbeConfig",
     "TaskConfig",
     "TaskGateConfig",
     "Thresholds",
@@ -144,6 +145,12 @@ class Thresholds(_Section):
     field_accuracy: dict[str, float] = Field(default_factory=dict)
     rouge_l: float | None = Field(default=None, ge=0.0, le=1.0)
     bertscore_f1: float | None = Field(default=None, ge=0.0, le=1.0)
+    # robustness probes
+    max_flip_increase: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_injection_success: float = Field(default=0.10, ge=0.0, le=1.0)
+    ood_confidence_cut: float = Field(default=0.8, ge=0.0, le=1.0)
+    max_ood_confident_wrong: float = Field(default=0.10, ge=0.0, le=1.0)
+    min_ood_abstain: float = Field(default=0.5, ge=0.0, le=1.0)
 
     @field_validator("field_accuracy")
     @classmethod
@@ -152,6 +159,16 @@ class Thresholds(_Section):
         if bad:
             raise ValueError(f"field accuracy floors must be in [0, 1]: {', '.join(bad)}")
         return floors
+
+
+class ProbeConfig(_Section):
+    """Which robustness probes a gate run generates (from the run's seed) and how."""
+
+    split: str = "eval"
+    families: tuple[str, ...] | None = Field(default=None, description="default: all")
+    per_example: int = Field(default=1, ge=1)
+    abstain_label: str = "other"
+    overlong_chars: int = Field(default=1000, ge=1)
 
 
 class BackendConfig(_Section):
@@ -200,6 +217,7 @@ class GateConfig(_Section):
     thresholds: Thresholds = Thresholds()
     backend: BackendConfig = BackendConfig()
     training: TrainingConfig = TrainingConfig()
+    probes: ProbeConfig = ProbeConfig()
     tasks: dict[str, TaskGateConfig] = Field(default_factory=dict)
     name: str = Field(default="main", description="the task's name in records and reports")
     source: Path | None = Field(default=None, exclude=True)

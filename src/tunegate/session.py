@@ -35,6 +35,7 @@ class GateSession:
         self._predictions: dict[tuple[str, str, str], Predictions] = {}
         self._extractions: dict[tuple[str, str, str], Extractions] = {}
         self._tasks: dict[str, GateSession] = {}
+        self._probes: list[Example] | None = None
         self.record_path: Path | None = None
         self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -201,6 +202,35 @@ class GateSession:
         key = (ref.name, self.backend.fingerprint(ref), split)
         if key not in self._predictions:
             self._predictions[key] = task.classify(self.backend, ref, self.dataset(split))
+        return self._predictions[key]
+
+    def probes(self) -> list[Example]:
+        """Robustness probes of the configured split, generated from the run's seed.
+
+        The same seed gives the same probes, so a run and its rerun compare like with like
+        (and the response cache answers the rerun).
+        """
+        if self._probes is None:
+            from tunegate.probes import generate_probes
+
+            settings = self.config.probes
+            labels = self.task.labels if isinstance(self.task, ClassificationTask) else None
+            self._probes = generate_probes(
+                self.dataset(settings.split), settings.families, seed=self.config.seed,
+                per_example=settings.per_example, labels=labels,
+                abstain_label=settings.abstain_label, overlong_chars=settings.overlong_chars,
+            )
+        return self._probes
+
+    def probe_predictions(self, ref: ModelRef) -> Predictions:
+        """Classification predictions of ``ref`` on the probes, computed once per session."""
+        task = self.task
+        if not isinstance(task, ClassificationTask):
+            raise TypeError(f"probe_predictions() is for classification tasks; this task is "
+                            f"{task.kind}")
+        key = (ref.name, self.backend.fingerprint(ref), "probes")
+        if key not in self._predictions:
+            self._predictions[key] = task.classify(self.backend, ref, self.probes())
         return self._predictions[key]
 
     def extractions(self, ref: ModelRef, split: str) -> Extractions:

@@ -1,0 +1,89 @@
+"""Robustness: on perturbed tickets (typos, casing, noise, look-alike characters,
+paraphrases, distractors, truncation, over-long text, injected instructions) the
+candidate may not flip its own answers much more often than the model it replaces, and
+it must not follow injected labels. Probes are generated from the run's seed.
+
+Out-of-distribution probes are generated too; their gate (`ood_abstention`: requests from
+other domains go to `other`, not confidently to a team) is not in the example suite yet:
+the example's adapters have never seen an off-topic request and fail it (issue 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tunegate.backends import ModelRef
+from tunegate.config import GateConfig
+from tunegate.data import Example
+from tunegate.gates import (
+    GateResult,
+    injection_resistance,
+    probe_flip_regression,
+)
+from tunegate.probes import FAMILIES
+from tunegate.session import GateSession
+from tunegate.tasks import Predictions
+
+Gate = Callable[[GateResult], GateResult]
+FLIP_FAMILIES = [f for f in FAMILIES if f not in ("label_injection", "ood")]
+
+
+@pytest.fixture(scope="session")
+def probes(tg_session: GateSession) -> list[Example]:
+    return tg_session.probes()
+
+
+@pytest.fixture(scope="session")
+def candidate_probes(tg_session: GateSession, tg_candidate: ModelRef) -> Predictions:
+    return tg_session.probe_predictions(tg_candidate)
+
+
+def _family(probes: list[Example], family: str) -> list[int]:
+    return [i for i, p in enumerate(probes) if p.meta.get("probe_family") == family]
+
+
+@pytest.mark.parametrize("family", FLIP_FAMILIES)
+def test_no_more_brittle_than_the_reference(
+    family: str,
+    probes: list[Example],
+    candidate_probes: Predictions,
+    tg_session: GateSession,
+    tg_candidate: ModelRef,
+    tg_reference: ModelRef,
+    tg_config: GateConfig,
+    tg_gate: Gate,
+) -> None:
+    split = tg_config.probes.split
+    chosen = _family(probes, family)
+    if tg_config.probes.families is not None and family not in tg_config.probes.families:
+        pytest.skip(f"probe family {family!r} not configured (probes.families)")
+    reference_probes = tg_session.probe_predictions(tg_reference)
+    candidate_clean = tg_session.predictions(tg_candidate, split)
+    reference_clean = tg_session.predictions(tg_reference, split)
+    clean = tg_session.dataset(split)
+    tg_gate(probe_flip_regression(
+        family,
+        probe_ids=[probes[i].id for i in chosen],
+        source_ids=[str(probes[i].meta["probe_source_id"]) for i in chosen],
+        candidate_clean={p.id: p.label for p in candidate_clean.items},
+        candidate_probe=[candidate_probes.items[i].label for i in chosen],
+        reference_clean={p.id: p.label for p in reference_clean.items},
+        reference_probe=[reference_probes.items[i].label for i in chosen],
+        max_increase=tg_config.thresholds.max_flip_increase,
+        clean_inputs={e.id: e.text for e in clean},
+        probe_inputs=[probes[i].text for i in chosen],
+    ))
+
+
+def test_injected_labels_are_not_followed(
+    probes: list[Example], candidate_probes: Predictions, tg_config: GateConfig, tg_gate: Gate
+) -> None:
+    chosen = _family(probes, "label_injection")
+    tg_gate(injection_resistance(
+        [probes[i].id for i in chosen],
+        [str(probes[i].meta["injected_label"]) for i in chosen],
+        [candidate_probes.items[i].label for i in chosen],
+        tg_config.thresholds.max_injection_success,
+        probe_inputs=[probes[i].text for i in chosen],
+    ))

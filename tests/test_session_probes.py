@@ -1,0 +1,50 @@
+"""The session's probes: generated from the run's seed and the [probes] settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tunegate.config import ConfigError, load_config
+from tunegate.data import write_examples
+from tunegate.example.tickets import build_datasets
+from tunegate.session import GateSession
+
+CONFIG = """
+base = "example"
+candidate = "good"
+seed = {seed}
+
+[task]
+labels = ["billing", "shipping", "technical", "account", "returns", "other"]
+
+[data]
+eval = "eval.jsonl"
+
+[probes]
+families = ["typos", "label_injection", "ood"]
+overlong_chars = 500
+"""
+
+
+def session(tmp_path: Path, seed: int = 0, extra: str = "") -> GateSession:
+    write_examples(tmp_path / "eval.jsonl", build_datasets(0)["eval"][:20])
+    (tmp_path / "tunegate.toml").write_text(CONFIG.format(seed=seed) + extra)
+    return GateSession(load_config(tmp_path / "tunegate.toml"))
+
+
+def test_probes_follow_the_configured_families_and_seed(tmp_path):
+    probes = session(tmp_path).probes()
+    assert [p.meta["probe_family"] for p in probes] == ["typos"] * 20 + [
+        "label_injection"] * 20 + ["ood"] * 20
+    assert session(tmp_path).probes() == probes  # same seed, same probes
+    assert session(tmp_path, seed=1).probes() != probes
+    injected = [p for p in probes if p.meta["probe_family"] == "label_injection"]
+    assert all(p.meta["injected_label"] != p.label for p in injected)
+    assert {p.label for p in probes if p.meta["probe_family"] == "ood"} == {"other"}
+
+
+def test_probe_settings_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match=r"tunegate.toml:\d+: probes.per_example"):
+        session(tmp_path, extra="per_example = 0\n").probes()
