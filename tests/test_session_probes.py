@@ -48,3 +48,14 @@ def test_probes_follow_the_configured_families_and_seed(tmp_path):
 def test_probe_settings_are_validated(tmp_path):
     with pytest.raises(ConfigError, match=r"tunegate.toml:\d+: probes.per_example"):
         session(tmp_path, extra="per_example = 0\n").probes()
+
+
+def test_probes_generate_writes_what_a_gate_run_generates(tmp_path):
+    from tunegate.cli import main
+    from tunegate.data import load_examples
+
+    on_the_fly = session(tmp_path, seed=3).probes()
+    out = tmp_path / "probes.jsonl"
+    assert main(["probes", "generate", "--config", str(tmp_path / "tunegate.toml"),
+                 "--source", "eval", "--out", str(out)]) == 0
+    assert load_examples(out) == on_the_fly

@@ -95,6 +95,7 @@ def _golden_build(args: argparse.Namespace) -> int:
 
 def _probes_generate(args: argparse.Namespace) -> int:
     """Write a probe set of a source dataset: see tunegate.probes.build_probe_set."""
+    from tunegate.config import ProbeConfig
     from tunegate.probes import ProbeSetError, build_probe_set
     from tunegate.session import SPLITS
 
@@ -114,12 +115,21 @@ def _probes_generate(args: argparse.Namespace) -> int:
     root = config.root if config is not None else Path.cwd()
     out = Path(args.out) if args.out else root / "evals" / "probes" / f"{source.stem}.jsonl"
     seed = args.seed if args.seed is not None else (config.seed if config else 0)
+    # With a configuration, unset options take [tool.tunegate.probes]'s values, so the file
+    # holds exactly the probes a gate run generates on the fly.
+    settings = config.probes if config is not None else ProbeConfig()
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families \
-        else None
+        else settings.families
     try:
-        built = build_probe_set(source, out, families, seed=seed, per_example=args.per_example,
-                                labels=labels, abstain_label=args.abstain_label,
-                                force=args.force)
+        built = build_probe_set(
+            source, out, families, seed=seed,
+            per_example=settings.per_example if args.per_example is None else args.per_example,
+            labels=labels,
+            abstain_label=(settings.abstain_label if args.abstain_label is None
+                           else args.abstain_label),
+            overlong_chars=settings.overlong_chars if config is not None else 4000,
+            force=args.force,
+        )
     except ProbeSetError as exc:
         print(f"tunegate: probes generate refused: {exc}", file=sys.stderr)
         return 1
@@ -186,13 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--source", default="eval",
                           help="a configured split or a JSONL file (default: eval)")
     generate.add_argument("--families", default=None,
-                          help="comma-separated families (default: all)")
+                          help="comma-separated families (default: the config's, else all)")
     generate.add_argument("--seed", type=int, default=None,
                           help="default: the configured seed, else 0")
-    generate.add_argument("--per-example", type=int, default=1,
-                          help="probes per example and family (default: 1)")
-    generate.add_argument("--abstain-label", default="other",
-                          help="the expected answer to out-of-distribution probes")
+    generate.add_argument("--per-example", type=int, default=None,
+                          help="probes per example and family (default: the config's, else 1)")
+    generate.add_argument("--abstain-label", default=None,
+                          help="the expected answer to out-of-distribution probes "
+                          "(default: the config's, else other)")
     generate.add_argument("--out", default=None,
                           help="where to write (default: evals/probes/<source>.jsonl)")
     generate.add_argument("--force", action="store_true", help="overwrite an existing set")

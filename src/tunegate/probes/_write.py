@@ -49,6 +49,7 @@ def build_probe_set(
     per_example: int = 1,
     labels: Sequence[str] | None = None,
     abstain_label: str = "other",
+    overlong_chars: int = 4000,
     force: bool = False,
 ) -> ProbeSet:
     """Generate probes of the examples in ``source`` and write them to ``out``.
@@ -66,7 +67,8 @@ def build_probe_set(
     if labels is None:
         labels = sorted({e.label for e in examples if e.label is not None} | {abstain_label})
     probes = generate_probes(examples, names, seed=seed, per_example=per_example,
-                             labels=labels, abstain_label=abstain_label)
+                             labels=labels, abstain_label=abstain_label,
+                             overlong_chars=overlong_chars)
     if not probes:
         raise ProbeSetError(f"no probe could be generated from {source}")
     counts = Counter(str(p.meta["probe_family"]) for p in probes)
@@ -82,6 +84,7 @@ def build_probe_set(
         "per_example": per_example,
         "labels": list(labels),
         "abstain_label": abstain_label,
+        "overlong_chars": overlong_chars,
         "counts": per_family,
         "count": len(probes),
         "sha256": file_sha256(out),
