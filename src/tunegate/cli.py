@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tunegate.config import ConfigError, load_config
+from tunegate.config import ConfigError, GateConfig, load_config
 from tunegate.data import DataError
 
 
@@ -58,23 +58,29 @@ def _example_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source_path(config: GateConfig | None, source: str) -> Path:
+    """A configured split's file (when a configuration is given), else the path as given."""
+    from tunegate.session import SPLITS
+
+    if config is None or source not in SPLITS:
+        return Path(source)
+    path = getattr(config.data, source)
+    if path is None:
+        raise ConfigError(config.source, None, f"data.{source}", "not configured")
+    return config.resolve(path)
+
+
 def _golden_build(args: argparse.Namespace) -> int:
     """Build a golden set from a reference: see tunegate.golden.build_golden."""
     from tunegate.golden import GoldenBuildError, build_golden
-    from tunegate.session import SPLITS, GateSession
+    from tunegate.session import GateSession
 
     session = GateSession(load_config(args.config))
     if args.task is not None:
         session = session.for_task(args.task)
     config = session.config
     ref = session.resolve("reference", args.reference) if args.reference else session.reference
-    if args.source in SPLITS:
-        path = getattr(config.data, args.source)
-        if path is None:
-            raise ConfigError(config.source, None, f"data.{args.source}", "not configured")
-        source = config.resolve(path)
-    else:
-        source = Path(args.source)
+    source = _source_path(config, args.source)
     if args.out is not None:
         out = Path(args.out)
     elif config.data.golden is not None:
@@ -105,13 +111,7 @@ def _probes_generate(args: argparse.Namespace) -> int:
     labels: tuple[str, ...] | None = None
     if config is not None and config.task.kind == "classification":
         labels = config.task.labels
-    if config is not None and args.source in SPLITS:
-        path = getattr(config.data, args.source)
-        if path is None:
-            raise ConfigError(config.source, None, f"data.{args.source}", "not configured")
-        source = config.resolve(path)
-    else:
-        source = Path(args.source)
+    source = _source_path(config, args.source)
     root = config.root if config is not None else Path.cwd()
     out = Path(args.out) if args.out else root / "evals" / "probes" / f"{source.stem}.jsonl"
     seed = args.seed if args.seed is not None else (config.seed if config else 0)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -55,12 +56,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _has_text_slot(template: str) -> str:
+    if "{text}" not in template:
+        raise ValueError("prompt_template must contain '{text}'")
+    return template
+
+
+PromptTemplate = Annotated[str, AfterValidator(_has_text_slot)]
+"""A template for plain-prompt examples; ``{text}`` is where the example goes."""
+
+
 class TaskConfig(_Section):
     """Classification: the adapter answers with one of ``labels``, scored by likelihood."""
 
     kind: Literal["classification"] = "classification"
     labels: tuple[str, ...] = Field(min_length=2)
-    prompt_template: str = Field(default="{text}", description="for plain-prompt examples")
+    prompt_template: PromptTemplate = "{text}"
     choice_prefix: str | None = Field(
         default=None,
         description="text between the prompt and the label; derived from the chat "
@@ -76,13 +87,6 @@ class TaskConfig(_Section):
             raise ValueError("labels must not be empty")
         return labels
 
-    @field_validator("prompt_template")
-    @classmethod
-    def _has_text_slot(cls, template: str) -> str:
-        if "{text}" not in template:
-            raise ValueError("prompt_template must contain '{text}'")
-        return template
-
 
 class ExtractionTaskConfig(_Section):
     """Strict-JSON extraction: the adapter answers with one JSON object per input.
@@ -97,14 +101,7 @@ class ExtractionTaskConfig(_Section):
     exact_fields: tuple[str, ...] = Field(min_length=1)
     text_fields: tuple[str, ...] = ()
     max_new_tokens: int = Field(default=128, ge=1)
-    prompt_template: str = Field(default="{text}", description="for plain-prompt examples")
-
-    @field_validator("prompt_template")
-    @classmethod
-    def _has_text_slot(cls, template: str) -> str:
-        if "{text}" not in template:
-            raise ValueError("prompt_template must contain '{text}'")
-        return template
+    prompt_template: PromptTemplate = "{text}"
 
 
 def _task_kind(value: Any) -> str:

@@ -9,9 +9,6 @@ the command-line face of it.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +17,14 @@ from typing import Any
 
 from tunegate import __version__
 from tunegate.backends._protocol import Backend, ModelRef
-from tunegate.data import Example, file_sha256, load_examples, write_examples
+from tunegate.data import (
+    Example,
+    file_sha256,
+    load_examples,
+    provenance_path,
+    write_examples,
+    write_json,
+)
 from tunegate.tasks import ClassificationTask, ExtractionTask
 from tunegate.tasks.extraction import exact_key
 
@@ -43,10 +47,6 @@ class GoldenBuild:
     kept: int
     source_count: int
 
-
-def provenance_path(out: Path) -> Path:
-    """``golden/x.jsonl`` -> ``golden/x.provenance.json``."""
-    return out.with_name(out.name.removesuffix(".jsonl") + ".provenance.json")
 
 
 def _answers(
@@ -122,20 +122,5 @@ def build_golden(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     write_examples(out, kept)
-    _write_json(provenance, {**record, "sha256": file_sha256(out)})
+    write_json(provenance, {**record, "sha256": file_sha256(out)})
     return GoldenBuild(out, provenance, len(kept), len(examples))
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically: a temporary file beside the target, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

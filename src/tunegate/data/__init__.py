@@ -6,7 +6,9 @@ from tunegate.data._jsonl import (
     examples_sha256,
     file_sha256,
     load_examples,
+    provenance_path,
     write_examples,
+    write_json,
 )
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
     "examples_sha256",
     "file_sha256",
     "load_examples",
+    "provenance_path",
     "write_examples",
+    "write_json",
 ]

@@ -131,6 +131,28 @@ def write_examples(path: str | Path, examples: Iterable[Example]) -> None:
         raise
 
 
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write a JSON document atomically (temporary file beside it, then a rename), 0644."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def provenance_path(out: str | Path) -> Path:
+    """Where a set's provenance lives: ``golden/x.jsonl`` -> ``golden/x.provenance.json``."""
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".jsonl") + ".provenance.json")
+
+
 def _record_lines(path: Path, examples: Iterable[Example]) -> list[str]:
     lines: list[str] = []
     seen: dict[str, int] = {}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from tunegate import __version__
-from tunegate.data import file_sha256, load_examples, write_examples
+from tunegate.data import (
+    file_sha256,
+    load_examples,
+    provenance_path,
+    write_examples,
+    write_json,
+)
 from tunegate.probes._generate import FAMILIES, generate_probes
 
 __all__ = ["ProbeSet", "ProbeSetError", "build_probe_set", "provenance_path"]
@@ -34,10 +37,6 @@ class ProbeSet:
     counts: dict[str, int]
     source_count: int
 
-
-def provenance_path(out: Path) -> Path:
-    """``evals/probes/x.jsonl`` -> ``evals/probes/x.provenance.json``."""
-    return out.with_name(out.name.removesuffix(".jsonl") + ".provenance.json")
 
 
 def build_probe_set(
@@ -90,20 +89,5 @@ def build_probe_set(
         "sha256": file_sha256(out),
         "tunegate": __version__,
     }
-    _write_json(provenance, record)
+    write_json(provenance, record)
     return ProbeSet(out, provenance, per_family, len(examples))
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically: a temporary file beside the target, then a rename."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True, ensure_ascii=False)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
