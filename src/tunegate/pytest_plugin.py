@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +19,13 @@ import pytest
 from tunegate.backends import CachedBackend, ModelRef
 from tunegate.config import GateConfig, load_config
 from tunegate.gates import GateFailed, GateResult
+from tunegate.report.record import RunRecord
+from tunegate.report.run import RunPart, RunTracker, session_part
 from tunegate.session import DatasetView, GateSession
 from tunegate.tasks import ClassificationTask, ExtractionTask
 
 _SESSION = pytest.StashKey["GateSession | None"]()
+_WORKER_PART = "tunegate_run_part"  # key in an xdist worker's workeroutput
 
 _OPTIONS = (
     ("--tg-config", "tg_config", "path to tunegate.toml or a pyproject.toml with [tool.tunegate]"),
@@ -30,7 +35,8 @@ _OPTIONS = (
 _REFERENCE_OPTIONS = (
     ("--tg-candidate", "tg_candidate", "candidate adapter folder or example variant name; "
      "TASK=SPEC sets a further task's candidate (repeatable)"),
-    ("--tg-production", "tg_production", "production adapter folder, variant name or 'none'; "
+    ("--tg-production", "tg_production", "production adapter folder, variant name, 'registry' (the "
+     "registry's production adapter) or 'none'; "
      "TASK=SPEC sets a further task's production (repeatable)"),
 )
 _TASK_VALUE = re.compile(r"([A-Za-z_][\w-]*)=(.+)")
@@ -46,10 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed for training and sampling (default: the config's)")
     group.addoption("--tg-no-cache", dest="tg_no_cache", action="store_true",
                     help="bypass the response cache: recompute every score")
+    group.addoption("--tg-history", dest="tg_history", default=None,
+                    help="history database each run is added to "
+                    "(default: <report_dir>/history.sqlite; 'none': do not add)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = None
+    config.pluginmanager.register(RunRecorder(config), "tunegate-recorder")
 
 
 def gate_config_from_options(config: pytest.Config) -> GateConfig:
@@ -203,6 +213,10 @@ def pytest_terminal_summary(
 ) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None or not session.results:
+        recorder = config.pluginmanager.get_plugin("tunegate-recorder")
+        if recorder is not None and recorder.tracker.record_path is not None:
+            terminalreporter.write_sep("=", "tunegate")  # e.g. xdist: workers held the gates
+            terminalreporter.write_line(f"run record: {recorder.tracker.record_path}")
         return
     from tunegate.report.console import gate_table
 
@@ -211,11 +225,78 @@ def pytest_terminal_summary(
     terminalreporter.write(gate_table(session, markup=markup), flush=True)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the run record (before the terminal summary, which names its path)."""
-    gate_session = session.config.stash.get(_SESSION, None)
-    if gate_session is None or not gate_session.results:
-        return
-    from tunegate.report.record import write_run_record
+# -- recording ---------------------------------------------------------------------
 
-    write_run_record(gate_session, int(exitstatus))
+
+class RunRecorder:
+    """The hooks that feed the run's :class:`RunTracker` and write its record.
+
+    Under pytest-xdist each worker hands its part to the controller (through
+    ``workeroutput``), which receives every worker's test reports and writes one record.
+    """
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.tracker = RunTracker()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.tracker.collected = [item.nodeid for item in session.items]
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.tracker.deselected += len(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.tracker.add_report(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: take the part a worker sent when it finished."""
+        output = getattr(node, "workeroutput", {})
+        if _WORKER_PART in output:
+            self.tracker.add_part(RunPart.model_validate_json(output[_WORKER_PART]))
+        if error is not None or _WORKER_PART not in output:
+            self.tracker.lost_workers.append(str(getattr(node, "gateway", node)))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the run record (before the terminal summary, which names its path)."""
+        config = self.config
+        gate_session = config.stash.get(_SESSION, None)
+        part = session_part(gate_session, self.tracker.collected, self.tracker.deselected)
+        if hasattr(config, "workerinput"):  # an xdist worker: the controller records
+            config.workeroutput[_WORKER_PART] = part.model_dump_json()  # type: ignore[attr-defined]
+            return
+        self.tracker.add_part(part)
+        record = self.tracker.build(
+            int(exitstatus), config.rootpath, python_files=config.getini("python_files"),
+            norecursedirs=config.getini("norecursedirs"),
+        )
+        report_dir = next((p.report_dir for p in self.tracker.parts if p.report_dir), None)
+        if record is None or report_dir is None:
+            return
+        from tunegate.report.record import write_run_record
+
+        path = write_run_record(record, Path(report_dir))
+        self.tracker.record_path = path
+        if gate_session is not None:
+            gate_session.record_path = path
+        _add_to_history(config, record, Path(report_dir))
+
+
+def _add_to_history(config: pytest.Config, record: RunRecord, report_dir: Path) -> None:
+    """Add the run to the history; a failure warns and leaves the exit status alone."""
+    option = config.option.tg_history
+    if option == "none":
+        return
+    from tunegate.report.history import History
+
+    path = Path(option) if option else report_dir / "history.sqlite"
+    try:
+        History(path).add(record)
+    except Exception as exc:  # the record file is written: the history can be rebuilt
+        line = (f"tunegate: warning: run {record.run_id} not added to the history "
+                f"{path}: {exc} (rebuild it with: tunegate history import)")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
+        else:
+            print(line, file=sys.stderr)

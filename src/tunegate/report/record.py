@@ -1,27 +1,42 @@
 """The run record: one versioned JSON document per gate run.
 
-Reports and promotion read run records, never pytest internals.
+Reports, the history store and promotion read run records, never pytest internals.
+Records of an older schema version load (migrated by filling defaults); a record of a
+newer version than this code is refused with an error naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import platform
-import secrets
-import tempfile
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-import tunegate
+from tunegate.data import DataError, write_json
 
-if TYPE_CHECKING:
-    from tunegate.session import GateSession
+SCHEMA_VERSION = 2
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "SCHEMA_VERSION",
+    "ExampleRecord",
+    "GateRecord",
+    "RecordError",
+    "ReferenceRecord",
+    "RunRecord",
+    "SuiteRecord",
+    "TestRecord",
+    "config_hash",
+    "read_run_record",
+    "suite_files",
+    "suite_hash",
+    "write_run_record",
+]
+
+
+class RecordError(DataError):
+    """A run record file that cannot be read: bad JSON, a schema violation, a newer version."""
 
 
 class ReferenceRecord(BaseModel):
@@ -29,6 +44,19 @@ class ReferenceRecord(BaseModel):
     base: str
     adapter: str | None
     fingerprint: str | None
+    # sha256 over the adapter folder's own files (``folder_fingerprint``): the identity
+    # the registry promotes, whatever the folder is called or where it lies.
+    adapter_sha256: str | None = None
+    task: str = "main"  # the configured task whose reference this is
+
+
+class SuiteRecord(BaseModel):
+    """The suite that judged the run: every Python file under its directory, hashed."""
+
+    directory: str
+    files: dict[str, str]  # path relative to ``directory`` (POSIX) -> sha256
+    hash: str  # ``suite_hash(files)``
+    complete: bool  # every test of the suite ran: no -k/-m deselection, no file subset
 
 
 class GateRecord(BaseModel):
@@ -41,6 +69,31 @@ class GateRecord(BaseModel):
     reason: str = ""
     error: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+    directions: dict[str, str] = Field(default_factory=dict)  # threshold -> '>=' or '<='
+
+
+class TestRecord(BaseModel):
+    """One test's outcome: ``passed``, ``failed``, ``skipped`` or ``error``."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    nodeid: str
+    outcome: str
+    duration_s: float
+    message: str = ""  # the skip reason, or the first line of the failure
+
+
+class ExampleRecord(BaseModel):
+    """One example's outcome for one reference: what it answered, and whether rightly."""
+
+    role: str
+    task: str
+    split: str
+    id: str
+    gold: str | None  # the gold label, or the reference answer (canonical JSON)
+    answer: str
+    correct: bool | None  # None when the example has no gold answer
+    confidence: float | None = None  # classification: the probability of the answer
 
 
 class RunRecord(BaseModel):
@@ -50,56 +103,99 @@ class RunRecord(BaseModel):
     run_id: str
     started: str
     finished: str
+    duration_s: float | None = None
     exit_status: int
     passed: bool
     seed: int
+    seeds: dict[str, int | str] = Field(default_factory=dict)
     config: dict[str, Any]
+    config_hash: str
     references: list[ReferenceRecord]
     gates: list[GateRecord]
     environment: dict[str, str]
+    suite: SuiteRecord | None = None
+    tests: list[TestRecord] = Field(default_factory=list)
+    examples: list[ExampleRecord] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """Bring an older record up to this version; refuse a newer one."""
+        if not isinstance(data, dict):
+            return data
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            raise ValueError(f"schema_version {version} is newer than this tunegate "
+                             f"reads ({SCHEMA_VERSION}): upgrade tunegate")
+        if version == 1:
+            data = _from_v1(data)
+        return data
 
 
-def build_run_record(session: GateSession, exit_status: int) -> RunRecord:
-    refs = []
-    for role in ("base", "production", "candidate"):
-        ref = session.__dict__.get(role)  # only references the run actually resolved
-        if ref is None:
-            continue
-        fingerprint = session.backend.fingerprint(ref) if "backend" in session.__dict__ else None
-        refs.append(ReferenceRecord(
-            role=role, base=ref.base, adapter=str(ref.adapter) if ref.adapter else None,
-            fingerprint=fingerprint,
-        ))
-    gates = [GateRecord(test=where, **_gate_fields(r.to_dict())) for where, r in session.results]
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return RunRecord(
-        run_id=time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3),
-        started=session.started, finished=now, exit_status=exit_status,
-        passed=exit_status == 0 and all(g.passed for g in gates), seed=session.config.seed,
-        config=session.config.model_dump(mode="json"), references=refs, gates=gates,
-        environment={"python": platform.python_version(), "tunegate": tunegate.__version__,
-                     "platform": platform.platform()},
-    )
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 lacked the config hash, the seeds, test and example outcomes."""
+    data = {**data, "schema_version": SCHEMA_VERSION}
+    if isinstance(data.get("config"), dict):
+        data.setdefault("config_hash", config_hash(data["config"]))
+    if "seed" in data:
+        data.setdefault("seeds", {"gate": data["seed"]})
+    return data
 
 
-def _gate_fields(data: dict[str, Any]) -> dict[str, Any]:
-    keep = ("name", "passed", "status", "values", "thresholds", "reason", "error", "evidence")
-    return {key: data[key] for key in keep}
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the configuration's canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_run_record(session: GateSession, exit_status: int) -> Path:
-    """Write the record atomically into ``<report_dir>/runs/`` and return its path."""
-    record = build_run_record(session, exit_status)
-    folder = session.config.resolve(session.config.report_dir) / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{record.run_id}.json"
-    handle, scratch = tempfile.mkstemp(dir=folder, prefix=".run-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(record.model_dump_json(indent=2))
-    os.replace(scratch, path)
-    session.record_path = path
+def suite_files(directory: Path) -> dict[str, str]:
+    """sha256 of every ``*.py`` file under ``directory``, by POSIX path relative to it.
+
+    Hidden folders (``.venv``, ``.tox``, ...) and ``__pycache__`` are not the suite.
+    """
+    from tunegate.data import file_sha256
+
+    files = {}
+    for path in sorted(directory.rglob("*.py")):
+        folders = path.relative_to(directory).parts[:-1]
+        if not any(part == "__pycache__" or part.startswith(".") for part in folders):
+            files[path.relative_to(directory).as_posix()] = file_sha256(path)
+    return files
+
+
+def suite_hash(files: dict[str, str]) -> str:
+    """One hash for a suite: over the sorted (relative path, sha256) pairs."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{files[name]}\n".encode())
+    return digest.hexdigest()
+
+
+def write_run_record(record: RunRecord, report_dir: Path) -> Path:
+    """Write ``record`` atomically as ``<report_dir>/runs/<run_id>.json``; return the path."""
+    path = report_dir / "runs" / f"{record.run_id}.json"
+    write_json(path, json.loads(record.model_dump_json()))
     return path
 
 
 def read_run_record(path: Path) -> RunRecord:
-    return RunRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    """Load a record of this or an older schema version; :class:`RecordError` otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecordError(path, None, None, f"cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+        raise RecordError(path, line, None, f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RecordError(path, None, None, "a run record must be a JSON object")
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "schema_version"
+        more = len(exc.errors()) - 1
+        reason = error["msg"].removeprefix("Value error, ")
+        if more:
+            reason += f" (and {more} more error{'s' if more > 1 else ''})"
+        raise RecordError(path, None, field, reason) from None
