@@ -15,6 +15,7 @@ from tunegate.gates.floors import (
     text_similarity_floor,
 )
 from tunegate.gates.golden import golden_regression
+from tunegate.gates.judge import judge_calibrated, judge_scores, judge_win_rate
 from tunegate.gates.robustness import injection_resistance, ood_abstention, probe_flip_regression
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "golden_regression",
     "improvement_over",
     "injection_resistance",
+    "judge_calibrated",
+    "judge_scores",
+    "judge_win_rate",
     "macro_f1_at_least",
     "metric_floor",
     "no_class_regression",
