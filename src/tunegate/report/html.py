@@ -1,0 +1,106 @@
+"""The self-contained HTML report, and writing a report's files atomically.
+
+One HTML file with inline CSS and inline SVG plots: no script, no external asset, so it
+opens from a CI artifact or an e-mail attachment as it is. jinja2 renders the package
+template ``templates/report.html.j2`` with autoescaping; only the SVG text matplotlib
+produced is inserted as markup.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunegate.report.summary import RunReport
+
+__all__ = ["ReportFiles", "render_html", "write_report", "write_text"]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    markdown: Path
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:+.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _short(value: str | None, length: int = 12) -> str:
+    return "-" if not value else value[:length]
+
+
+def _plots(report: RunReport) -> dict[str, Any]:
+    """Every plot of the report as safe markup, rendered before the template runs."""
+    from markupsafe import Markup
+
+    from tunegate.report.plots import class_f1_svg, flip_rate_svg, trend_svg
+
+    return {
+        "trends": {trend.gate: Markup(trend_svg(trend)) for trend in report.trends
+                   if not trend.steady},
+        "class_f1": [Markup(class_f1_svg(table)) for table in report.class_f1],
+        "flip_rates": Markup(flip_rate_svg(report.probes)) if report.probes else None,
+    }
+
+
+def render_html(report: RunReport, *, plots: bool = True) -> str:
+    """The report as one HTML document; ``plots=False`` leaves the SVG plots out."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("tunegate.report", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(num=_number, signed=_signed, pct=_percent, short=_short)
+    drawn = _plots(report) if plots else {"trends": {}, "class_f1": [], "flip_rates": None}
+    return environment.get_template("report.html.j2").render(report=report, plots=drawn)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a temporary file beside ``path``, then a rename.
+
+    A reader sees the old file or the new one, never a half-written one; on any error
+    the temporary file is removed and ``path`` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_report(report: RunReport, out: Path) -> ReportFiles:
+    """Render the HTML report and the Markdown summary, then write both into ``out``.
+
+    Both are rendered before either is written, so a rendering error leaves ``out``
+    untouched.
+    """
+    from tunegate.report.markdown import render_markdown
+
+    html, markdown = render_html(report), render_markdown(report)
+    files = ReportFiles(out / "report.html", out / "summary.md")
+    write_text(files.html, html)
+    write_text(files.markdown, markdown)
+    return files
