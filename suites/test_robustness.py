@@ -3,9 +3,8 @@ paraphrases, distractors, truncation, over-long text, injected instructions) the
 candidate may not flip its own answers much more often than the model it replaces, and
 it must not follow injected labels. Probes are generated from the run's seed.
 
-Out-of-distribution probes are generated too; their gate (`ood_abstention`: requests from
-other domains go to `other`, not confidently to a team) is not in the example suite yet:
-the example's adapters have never seen an off-topic request and fail it (issue 4)."""
+Requests from other domains (recipes, sports, coding, ...) must go to `other`, not
+confidently to a team."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from tunegate.data import Example
 from tunegate.gates import (
     GateResult,
     injection_resistance,
+    ood_abstention,
     probe_flip_regression,
 )
 from tunegate.probes import FAMILIES
@@ -86,4 +86,28 @@ def test_injected_labels_are_not_followed(
         [candidate_probes.items[i].label for i in chosen],
         tg_config.thresholds.max_injection_success,
         probe_inputs=[probes[i].text for i in chosen],
+    ))
+
+
+def test_out_of_domain_requests_go_to_other(
+    probes: list[Example], candidate_probes: Predictions, tg_config: GateConfig, tg_gate: Gate
+) -> None:
+    # An OOD probe replaces its source ticket, so the same request recurs: count each once.
+    first: dict[str, int] = {}
+    for i in _family(probes, "ood"):
+        first.setdefault(probes[i].text, i)
+    chosen = sorted(first.values())
+    labels = candidate_probes.labels
+    answers = [candidate_probes.items[i] for i in chosen]
+    thresholds = tg_config.thresholds
+    tg_gate(ood_abstention(
+        [probes[i].id for i in chosen],
+        [a.label for a in answers],
+        [a.probabilities[labels.index(a.label)] for a in answers],
+        tg_config.probes.abstain_label,
+        confidence_cut=thresholds.ood_confidence_cut,
+        max_confident_wrong=thresholds.max_ood_confident_wrong,
+        min_abstain=thresholds.min_ood_abstain,
+        probe_inputs=[probes[i].text for i in chosen],
+        groups=[str(probes[i].meta["ood_domain"]) for i in chosen],
     ))

@@ -29,9 +29,21 @@ DEGRADED = [v for v in VARIANTS if v.expected.startswith("fail") and v.kind == "
 pytestmark = pytest.mark.slow
 
 
-def run_gate(report_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+# The suite file that holds each gate a degraded variant is meant to fail: a degraded
+# run needs only those (the good candidate runs the whole suite).
+SUITE_OF_GATE = {
+    **dict.fromkeys(("macro_f1", "class_f1_floor", "class_no_regression", "calibration"),
+                    "suites/test_task_quality.py"),
+    "golden_regression": "suites/test_golden_regression.py",
+    **dict.fromkeys(("injection_resistance", "ood_abstention"), "suites/test_robustness.py"),
+    "capability_regression": "suites/test_capability.py",
+}
+
+
+def run_gate(report_dir: Path, *args: str,
+             suites: tuple[str, ...] = ("suites",)) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider",
                "--tg-report-dir", str(report_dir), *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=1800, check=False)
@@ -51,7 +63,12 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(tmp_path):
     assert data["passed"] is True
     assert {g["name"] for g in data["gates"]} == {
         "macro_f1", "class_f1_floor", "class_no_regression", "calibration", "golden_regression",
-        "injection_resistance", *(f"robustness[{family}]" for family in FLIP_FAMILIES),
+        "injection_resistance", "ood_abstention",
+        *(f"robustness[{family}]" for family in FLIP_FAMILIES),
+        *(f"{check}[{split}]" for check in ("chat_format", "personal_data")
+          for split in ("train", "eval", "golden", "ood")),
+        "duplicates[train]", *(f"leakage[{split}]" for split in ("eval", "golden", "ood")),
+        "class_balance[train]", "label_drift[eval]", "capability_regression",
     }
     responses = cached_responses()
     adapters = sorted(p.name for p in (ROOT / ".tunegate" / "adapters").iterdir())
@@ -63,21 +80,65 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(tmp_path):
 
 @pytest.mark.parametrize("variant", DEGRADED, ids=[v.name for v in DEGRADED])
 def test_degraded_candidate_fails_and_says_why(tmp_path, variant):
-    result = run_gate(tmp_path, "--tg-candidate", variant.name)
+    expected_gates = [g.strip() for g in variant.expected.split(":", 1)[1].split(",")]
+    files = tuple(sorted({SUITE_OF_GATE[g] for g in expected_gates}))
+    result = run_gate(tmp_path, "--tg-candidate", variant.name, suites=files)
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]
     out = result.stdout
-    expected_gates = [g.strip() for g in variant.expected.split(":", 1)[1].split(",")]
     failed = {g["name"] for g in _record(tmp_path)["gates"] if not g["passed"]}
     assert set(expected_gates) <= failed, out[-3000:]  # each gate meant to catch it did
     for gate in failed:
         assert f"{gate}: FAILED" in out
     assert "threshold" in out
     assert "reproduce: pytest suites/" in out and f"--tg-candidate {variant.name}" in out
+    if "capability_regression" in failed:  # the documents it forgot, by task
+        assert "example_cloze" in out and "flips (" in out
     if "golden_regression" in failed:
         assert "flips (" in out and "golden-0" in out  # the broken examples, by id
+    if "ood_abstention" in failed:  # the rates, and the requests it routed to a team
+        assert "confident-wrong" in out and "abstained" in out and "::ood::" in out
 
 
 def _record(report_dir: Path) -> dict[str, object]:
     [record] = (report_dir / "runs").glob("*.json")
     data: dict[str, object] = json.loads(record.read_text())
     return data
+
+
+def test_two_runs_report_the_regression_and_the_failing_adapter_is_not_promoted(
+    tmp_path, capsys
+):
+    """issue 6's acceptance: `good`, then a degraded variant, into one report folder."""
+    from tunegate.cli import main
+
+    assert run_gate(tmp_path).returncode == 0  # both adapters are cached by now
+    assert run_gate(tmp_path, "--tg-candidate", "flipped-labels").returncode == 1
+    records = {r["passed"]: r for r in map(lambda p: json.loads(p.read_text()),
+                                           (tmp_path / "runs").glob("*.json"))}
+    good, bad = records[True], records[False]
+
+    assert main(["report", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "report.html").read_text()
+    golden = next(g for g in bad["gates"] if g["name"] == "golden_regression")
+    flipped_ids = [row["id"] for row in golden["evidence"]["flips"]]
+    assert "FAILED" in html and "golden_regression" in html and "<svg" in html
+    assert all(example_id in html for example_id in flipped_ids[:5])
+    assert bad["run_id"] in (tmp_path / "out" / "summary.md").read_text()
+
+    config = tmp_path / "tunegate.toml"
+    config.write_text(
+        f'base = "example"\ncandidate = "good"\nreport_dir = "{tmp_path}"\n'
+        f'[task]\nlabels = ["billing", "shipping", "technical", "account", "returns", '
+        f'"other"]\n[data]\neval = "{ROOT / "evals" / "tickets_eval.jsonl"}"\n')
+    common = ["--config", str(config)]
+    suites = ["--suites", str(ROOT / "suites")]
+    for name, record in (("router-good", good), ("router-flipped", bad)):
+        [candidate] = [r for r in record["references"] if r["role"] == "candidate"]
+        assert main(["registry", "register", candidate["adapter"], "--name", name,
+                     *common]) == 0
+    capsys.readouterr()
+    assert main(["promote", "router-flipped", "--to", "production", *common, *suites]) == 1
+    refusal = capsys.readouterr()
+    assert bad["run_id"] in refusal.out + refusal.err
+    assert "golden_regression" in refusal.out + refusal.err
+    assert main(["promote", "router-good", "--to", "production", *common, *suites]) == 0

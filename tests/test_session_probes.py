@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tunegate.config import ConfigError, load_config
-from tunegate.data import write_examples
+from tunegate.data import Example, write_examples
 from tunegate.example.tickets import build_datasets
 from tunegate.session import GateSession
 
@@ -59,3 +60,42 @@ def test_probes_generate_writes_what_a_gate_run_generates(tmp_path):
     assert main(["probes", "generate", "--config", str(tmp_path / "tunegate.toml"),
                  "--source", "eval", "--out", str(out)]) == 0
     assert load_examples(out) == on_the_fly
+
+
+def with_train(tmp_path: Path, train: list[Example]) -> GateSession:
+    """The session of tmp_path's config, with ``train`` as its training set."""
+    write_examples(tmp_path / "train.jsonl", train)
+    config = tmp_path / "tunegate.toml"
+    config.write_text(config.read_text().replace("[data]\n", '[data]\ntrain = "train.jsonl"\n'))
+    return GateSession(load_config(config))
+
+
+def test_probes_that_repeat_a_training_text_are_left_out(tmp_path):
+    plain = session(tmp_path).probes()
+    ood = next(p for p in plain if p.meta["probe_family"] == "ood")
+    typo = next(p for p in plain if p.meta["probe_family"] == "typos")
+    near = typo.text.replace(".", "!") + " thanks"  # the typo probe, nearly
+    train = [ood.model_copy(update={"id": "t1", "meta": {}}),
+             typo.model_copy(update={"id": "t2", "meta": {},
+                                     "messages": (typo.messages[0], typo.messages[1]
+                                                  .model_copy(update={"content": near}))})]
+    gated = with_train(tmp_path, train)
+    dropped = gated.training_overlap(plain)
+    assert typo.id in dropped
+    assert {p.id for p in plain if p.text == ood.text} <= dropped  # every repeat of it
+    assert [p.id for p in gated.probes()] == [p.id for p in plain if p.id not in dropped]
+    # the written set is the same set, and its provenance names what was left out
+    from tunegate.cli import main
+    from tunegate.data import load_examples
+
+    out = tmp_path / "probes.jsonl"
+    assert main(["probes", "generate", "--config", str(tmp_path / "tunegate.toml"),
+                 "--source", "eval", "--out", str(out)]) == 0
+    assert load_examples(out) == gated.probes()
+    provenance = json.loads((tmp_path / "probes.provenance.json").read_text())
+    assert provenance["excluded"] == sorted(dropped)
+
+
+def test_without_training_data_no_probe_is_left_out(tmp_path):
+    plain = session(tmp_path)
+    assert plain.training_overlap(plain.probes()) == set()

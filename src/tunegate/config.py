@@ -19,17 +19,23 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from tunegate.training._config import TrainingConfig
 
 __all__ = [
     "BackendConfig",
+    "CapabilityConfig",
     "ConfigError",
     "DataConfig",
     "ExtractionTaskConfig",
     "GateConfig",
+    "HygieneConfig",
+    "JudgeConfig",
+    "OpenAIConfig",
     "ProbeConfig",
     "TaskConfig",
     "TaskGateConfig",
@@ -168,14 +174,135 @@ class ProbeConfig(_Section):
     overlong_chars: int = Field(default=1000, ge=1)
 
 
-class BackendConfig(_Section):
-    """How the in-process transformers backend runs."""
+class HygieneConfig(_Section):
+    """Data hygiene ([tool.tunegate.hygiene]): what counts as a duplicate or a bad
+    example, and the bounds the hygiene gates hold the data to."""
 
-    kind: Literal["transformers"] = "transformers"
+    near_duplicate_jaccard: float = Field(default=0.8, gt=0.0, le=1.0)
+    shingles: Literal["word", "char"] = "word"
+    shingle_size: int = Field(default=3, ge=1, le=64)
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    max_duplicate_share: float = Field(default=0.01, ge=0.0, le=1.0)
+    max_near_duplicate_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_leaked_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_pii_findings: int = Field(default=0, ge=0)
+    pii_kinds: tuple[str, ...] | None = Field(default=None, description="default: all")
+    max_label_tv: float = Field(default=0.10, ge=0.0, le=1.0)
+    min_class_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    min_class_ratio: float = Field(default=0.20, ge=0.0, le=1.0)
+    min_agreement: float = Field(default=0.90, ge=0.0, le=1.0)
+    second_label_field: str = Field(default="meta.label_2", min_length=1)
+    min_chars: int = Field(default=1, ge=0)
+    max_chars: int = Field(default=32_000, ge=1)
+    leakage_sets: tuple[Path, ...] = Field(
+        default=(), description="further sets (probe files) checked for leakage from train"
+    )
+
+    @field_validator("pii_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from tunegate.data._pii_kinds import PII_KINDS
+
+        unknown = sorted(set(kinds or ()) - set(PII_KINDS))
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; kinds: {', '.join(PII_KINDS)}")
+        return kinds
+
+    @field_validator("max_chars")
+    @classmethod
+    def _bounds_ordered(cls, max_chars: int, info: ValidationInfo) -> int:
+        if max_chars < info.data.get("min_chars", 0):
+            raise ValueError("max_chars must be >= min_chars")
+        return max_chars
+
+
+class OpenAIConfig(_Section):
+    """An OpenAI-compatible server (vLLM, TGI, a hosted API): where, and how to call it.
+
+    ``api_key_env`` names the environment variable that holds the key; the key itself
+    never enters the configuration, the run record or the cache.
+    """
+
+    base_url: str = Field(pattern=r"^https?://", description="e.g. http://127.0.0.1:8000/v1")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    model: str | None = Field(default=None, description="served name of the base model")
+    tokenizer: str | None = Field(
+        default=None, description="tokenizer whose chat template renders chat scoring"
+    )
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    backoff_s: float = Field(default=0.5, ge=0)
+    max_backoff_s: float = Field(default=30.0, ge=0)
+
+
+class BackendConfig(_Section):
+    """Which backend computes: in-process transformers (default) or an OpenAI server."""
+
+    kind: Literal["transformers", "openai"] = "transformers"
     batch_size: int = Field(default=32, ge=1)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1)
+    openai: OpenAIConfig | None = None
+
+    @model_validator(mode="after")
+    def _openai_needs_server(self) -> BackendConfig:
+        if self.kind == "openai" and self.openai is None:
+            raise ValueError("kind 'openai' needs a [backend.openai] table with base_url")
+        return self
+
+
+class JudgeConfig(_Section):
+    """LLM-as-judge ([tool.tunegate.judge]): rubrics, sampling, and the calibration floor
+    its agreement with human labels must reach before its verdicts count."""
+
+    rubric: Path = Path("evals/rubrics/ticket_routing.toml")
+    pairwise_rubric: Path | None = Path("evals/rubrics/ticket_routing_pairwise.toml")
+    calibration: Path = Path("evals/judge_calibration.jsonl")
+    min_kappa: float = Field(default=0.6, ge=-1.0, le=1.0)
+    min_accuracy: float = Field(default=0.8, ge=0.0, le=1.0)
+    pass_score: int | None = Field(
+        default=None, ge=1, description="agree on pass/fail (score >= this) instead of scores"
+    )
+    repeat: int = Field(default=1, ge=1, le=25)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    retries: int = Field(default=2, ge=0, le=10)
+    max_new_tokens: int = Field(default=256, ge=1)
+    min_mean_score: float = Field(default=4.0, ge=1.0)
+    min_win_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    model: str | None = Field(default=None, description="the judge's served model name")
+    openai: OpenAIConfig | None = None
+
+    @model_validator(mode="after")
+    def _sampled_votes(self) -> JudgeConfig:
+        if self.repeat > 1 and self.temperature == 0.0:
+            raise ValueError("repeat > 1 needs temperature > 0 (greedy votes are identical)")
+        return self
+
+
+class CapabilityConfig(_Section):
+    """General capability ([tool.tunegate.capability]): lm-eval tasks run on the base and
+    on the candidate; no task's accuracy may drop more than ``max_drop_points``.
+
+    ``include_path`` (relative to the configuration) holds local lm-eval task YAMLs;
+    names not found there are looked up among lm-eval's own tasks.
+    """
+
+    tasks: tuple[str, ...] = ()
+    include_path: Path | None = Path("evals/lm_eval")
+    max_drop_points: float = Field(default=2.0, ge=0.0, le=100.0)
+    metric: str = Field(default="acc", min_length=1, description="a right/wrong per-doc metric")
+    limit: int | None = Field(default=None, ge=1, description="documents per task (default: all)")
+    num_fewshot: int | None = Field(default=None, ge=0, description="default: the task's")
+    batch_size: int = Field(default=32, ge=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _distinct_tasks(cls, tasks: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(tasks)) != len(tasks) or any(not t.strip() for t in tasks):
+            raise ValueError("tasks must be distinct, non-empty lm-eval task names")
+        return tasks
 
 
 class TaskGateConfig(_Section):
@@ -208,6 +335,9 @@ class GateConfig(_Section):
     seed: int = 0
     cache_dir: Path = Path(".tunegate")
     report_dir: Path = Path("reports")
+    registry: Path | None = Field(
+        default=None, description="adapter registry folder (default: <report_dir>/registry)"
+    )
     use_cache: bool = True
     task: AnyTaskConfig
     data: DataConfig
@@ -215,6 +345,9 @@ class GateConfig(_Section):
     backend: BackendConfig = BackendConfig()
     training: TrainingConfig = TrainingConfig()
     probes: ProbeConfig = ProbeConfig()
+    hygiene: HygieneConfig = HygieneConfig()
+    judge: JudgeConfig = JudgeConfig()
+    capability: CapabilityConfig = CapabilityConfig()
     tasks: dict[str, TaskGateConfig] = Field(default_factory=dict)
     name: str = Field(default="main", description="the task's name in records and reports")
     source: Path | None = Field(default=None, exclude=True)

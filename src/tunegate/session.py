@@ -10,15 +10,19 @@ import time
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunegate.backends._cache import CachedBackend, ResponseCache
-from tunegate.backends._protocol import ModelRef
+from tunegate.backends._protocol import Backend, ModelRef
 from tunegate.config import ConfigError, GateConfig
 from tunegate.data import DataError, Example, load_examples
 from tunegate.gates import GateResult
 from tunegate.tasks import ClassificationTask, Extractions, ExtractionTask, Predictions
 from tunegate.training import AdapterStore, TrainingConfig, TrainingItem
+
+if TYPE_CHECKING:
+    from tunegate.capability import TaskResult
+    from tunegate.judge import Judge
 
 SPLITS = ("train", "eval", "golden", "ood")
 EXAMPLE_BASE = "example"
@@ -36,6 +40,7 @@ class GateSession:
         self._extractions: dict[tuple[str, str, str], Extractions] = {}
         self._tasks: dict[str, GateSession] = {}
         self._probes: list[Example] | None = None
+        self._capability: dict[str, dict[str, TaskResult]] = {}
         self.record_path: Path | None = None
         self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -69,17 +74,40 @@ class GateSession:
         return str(local) if local.exists() else self.config.base
 
     @cached_property
+    def response_cache(self) -> ResponseCache | None:
+        """The response cache every backend of the run shares (None when disabled)."""
+        if self.parent is not None:
+            return self.parent.response_cache
+        return ResponseCache(self.cache_dir / "responses.sqlite") if self.config.use_cache else None
+
+    @cached_property
     def backend(self) -> CachedBackend:
-        """The transformers+peft backend behind the response cache (unless disabled)."""
+        """The configured backend (transformers+peft, or an OpenAI-compatible server)
+        behind the response cache (unless disabled)."""
         if self.parent is not None:
             return self.parent.backend
-        from tunegate.backends.transformers_backend import TransformersBackend
+        inner: Backend
+        settings = self.config.backend
+        if settings.kind == "openai" and settings.openai is not None:
+            from tunegate.backends.openai_http import OpenAIHTTPBackend
 
-        inner = TransformersBackend(self.base_path, self.config.backend)
-        cache = None
-        if self.config.use_cache:
-            cache = ResponseCache(self.cache_dir / "responses.sqlite")
-        return CachedBackend(inner, cache)
+            local = Path(self.base_path).is_dir()
+            inner = OpenAIHTTPBackend(settings.openai, tokenizer=self.base_path if local else None)
+        else:
+            from tunegate.backends.transformers_backend import TransformersBackend
+
+            inner = TransformersBackend(self.base_path, settings)
+        return CachedBackend(inner, self.response_cache)
+
+    @cached_property
+    def judge(self) -> Judge:
+        """The configured LLM judge ([tool.tunegate.judge]), behind the response cache."""
+        if self.parent is not None:
+            return self.parent.judge
+        from tunegate.judge import judge_from_config
+
+        return judge_from_config(self.config.judge, self.config.resolve, self.response_cache,
+                                 seed=self.config.seed)
 
     @cached_property
     def adapters(self) -> AdapterStore:
@@ -132,9 +160,19 @@ class GateSession:
         return self.production or self.base
 
     def resolve(self, role: str, spec: str) -> ModelRef:
-        """An adapter folder, ``base``, or the name of an example variant."""
+        """An adapter folder, ``base``, ``registry`` (the registry's production adapter),
+        ``registry:NAME``, ``served:NAME`` (an adapter an OpenAI-compatible server serves
+        under that name), or the name of an example variant."""
         if spec == "base":
             return ModelRef(role, self.base_path)
+        if spec.startswith("served:"):  # an adapter an OpenAI-compatible server serves
+            return ModelRef(role, self.base_path, Path(spec))
+        if spec == "registry" or spec.startswith("registry:"):
+            from tunegate.registry import resolve_registry_spec
+
+            where = role if self.parent is None else f"tasks.{self.config.name}.{role}"
+            folder = resolve_registry_spec(self.config, spec, where, main_task=self.parent is None)
+            return ModelRef(role, self.base_path, folder)
         folder = self.config.resolve(Path(spec))
         if folder.is_dir():
             return ModelRef(role, self.base_path, folder)
@@ -208,19 +246,37 @@ class GateSession:
         """Robustness probes of the configured split, generated from the run's seed.
 
         The same seed gives the same probes, so a run and its rerun compare like with like
-        (and the response cache answers the rerun).
+        (and the response cache answers the rerun). Probes that repeat a training text are
+        left out (see :meth:`training_overlap`).
         """
         if self._probes is None:
             from tunegate.probes import generate_probes
 
             settings = self.config.probes
             labels = self.task.labels if isinstance(self.task, ClassificationTask) else None
-            self._probes = generate_probes(
+            probes = generate_probes(
                 self.dataset(settings.split), settings.families, seed=self.config.seed,
                 per_example=settings.per_example, labels=labels,
                 abstain_label=settings.abstain_label, overlong_chars=settings.overlong_chars,
             )
+            dropped = self.training_overlap(probes)
+            self._probes = [p for p in probes if p.id not in dropped]
         return self._probes
+
+    def training_overlap(self, examples: Sequence[Example]) -> set[str]:
+        """Ids of ``examples`` whose input repeats a training text, exactly or nearly.
+
+        "Nearly" is [tool.tunegate.hygiene]'s near-duplicate definition. A model's answer
+        on a text it was trained on says nothing of its robustness: a truncated ticket
+        can become a training ticket, an off-topic probe a training request.
+        """
+        if self.config.data.train is None or not examples:
+            return set()
+        from tunegate.data.hygiene import leaked_ids
+        from tunegate.gates.hygiene import near_duplicate_spec
+
+        return leaked_ids(self.dataset("train"), examples,
+                          near_duplicate_spec(self.config.hygiene))
 
     def probe_predictions(self, ref: ModelRef) -> Predictions:
         """Classification predictions of ``ref`` on the probes, computed once per session."""
@@ -243,6 +299,28 @@ class GateSession:
         if key not in self._extractions:
             self._extractions[key] = task.extract(self.backend, ref, self.dataset(split))
         return self._extractions[key]
+
+    def capability(self, ref: ModelRef) -> dict[str, TaskResult]:
+        """Per-document lm-eval results of ``ref`` on the [tool.tunegate.capability] tasks.
+
+        Computed once per session, and cached across runs by model fingerprint, task
+        content and lm-eval version (``<cache_dir>/capability/``).
+        """
+        if self.parent is not None:
+            return self.parent.capability(ref)
+        key = self.backend.fingerprint(ref)
+        if key not in self._capability:
+            from tunegate.capability import ResultCache, run_capability
+
+            settings = self.config.capability
+            include = settings.include_path
+            self._capability[key] = run_capability(
+                self.backend.inner, ref, settings,
+                include_path=self.config.resolve(include) if include is not None else None,
+                cache=ResultCache(self.cache_dir / "capability") if self.config.use_cache else None,
+                seed=self.config.seed, fingerprint=self.backend.fingerprint,
+            )
+        return self._capability[key]
 
     def record(self, where: str, result: GateResult) -> GateResult:
         """Keep a gate result for the run record, whether it passed or not."""

@@ -21,7 +21,7 @@ from tunegate.example.tickets import (
     write_datasets,
 )
 
-SIZES = {"train": 1800, "eval": 420, "golden": 180, "ood": 120}
+SIZES = {"train": 1920, "eval": 420, "golden": 180, "ood": 120}
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +84,27 @@ def test_every_class_in_every_labelled_split(splits: dict[str, list[Example]]) -
 
 def test_class_balance_is_moderate(splits: dict[str, list[Example]]) -> None:
     for split in ("train", "eval"):
-        counts = Counter(e.label for e in splits[split])
+        in_domain = [e for e in splits[split] if e.meta["kind"] != "ood"]
+        counts = Counter(e.label for e in in_domain)
         assert 1.2 <= max(counts.values()) / min(counts.values()) <= 1.9
-        assert 0.08 <= counts["other"] / len(splits[split]) <= 0.14
+        assert 0.08 <= counts["other"] / len(in_domain) <= 0.14
+    train = Counter(e.label for e in splits["train"])
+    assert 0.14 <= train["other"] / len(splits["train"]) <= 0.19  # with the off-topic ones
+
+
+def test_train_has_off_topic_requests_from_the_ood_domains(
+    splits: dict[str, list[Example]],
+) -> None:
+    off_topic = [e for e in splits["train"] if e.meta["kind"] == "ood"]
+    assert len(off_topic) == 120
+    assert all(e.label == "other" for e in off_topic)
+    domains = Counter(e.meta["topic"] for e in off_topic)
+    assert set(domains) == {e.meta["topic"] for e in splits["ood"]}  # every domain, evenly
+    assert max(domains.values()) - min(domains.values()) <= 1
+    older = sum(str(e.meta["created"]) < "2025-12-01" for e in off_topic)
+    assert 0.35 * len(off_topic) <= older <= 0.6 * len(off_topic)  # production has some too
+    texts = {e.text.lower() for e in splits["ood"]}
+    assert not any(e.text.lower() in texts for e in off_topic)
 
 
 def test_golden_is_stratified_and_clear_cut(splits: dict[str, list[Example]]) -> None:
@@ -115,7 +133,7 @@ def test_vague_share(splits: dict[str, list[Example]]) -> None:
 
 def test_kinds_and_typos(splits: dict[str, list[Example]]) -> None:
     for split in ("train", "eval"):
-        examples = splits[split]
+        examples = [e for e in splits[split] if e.meta["kind"] != "ood"]
         kinds = Counter(e.meta["kind"] for e in examples)
         assert set(kinds) == {"plain", "negation", "multi", "vague"}
         assert 0.08 <= kinds["negation"] / len(examples) <= 0.2
@@ -126,7 +144,7 @@ def test_kinds_and_typos(splits: dict[str, list[Example]]) -> None:
 def test_every_class_has_several_topics(splits: dict[str, list[Example]]) -> None:
     topics: dict[str, set[str]] = {}
     for e in splits["train"]:
-        if e.meta["kind"] != "vague":
+        if e.meta["kind"] not in ("vague", "ood"):
             topics.setdefault(str(e.label), set()).add(e.meta["topic"])
     assert set(topics) == set(LABELS)
     assert all(3 <= len(names) <= 6 for names in topics.values())

@@ -60,6 +60,14 @@ def test_missing_class_keeps_almost_no_account_tickets():
     assert get_variant("missing-class").transform(train, 1) != reduced  # seeded
 
 
+def test_no_offtopic_drops_exactly_the_off_topic_requests():
+    train = build_datasets(0)["train"]
+    reduced = get_variant("no-offtopic").transform(train, 0)
+    assert len(train) - len(reduced) == 120
+    assert all(e.meta["kind"] != "ood" for e in reduced)
+    assert [e for e in train if e.meta["kind"] != "ood"] == reduced
+
+
 def test_unknown_variant_names_the_known_ones():
     try:
         get_variant("nope")
@@ -77,7 +85,8 @@ def test_variant_names_by_kind():
         "extract-good", "extract-production", "extract-broken-format"
     ]
     assert variant_names("classification") == [
-        "good", "production", "flipped-labels", "missing-class", "undertrained"
+        "good", "production", "flipped-labels", "missing-class", "no-offtopic", "undertrained",
+        "overtrained",
     ]
     assert variant_names() == variant_names("classification") + variant_names("extraction")
     assert variant_names("summaries") == []

@@ -195,6 +195,7 @@ def test_public_surface() -> None:
         "GateFailed",
         "GateResult",
         "calibration_floor",
+        "capability_regression",
         "class_f1_floor",
         "field_accuracy_floor",
         "format_validity_floor",

@@ -97,9 +97,20 @@ def test_ood_confident_wrong_and_abstention():
     assert not result.passed
     assert [row["id"] for row in result.evidence["confident_wrong"]] == ["o2", "o5"]
     assert "> 20.0%" in result.reason and "< 50.0%" in result.reason
+    assert [row["id"] for row in result.evidence["not_abstained"]] == ["o2", "o5", "o4"]
     lenient = ood_abstention(ids, answers, confidence, "other", confidence_cut=0.8,
                              max_confident_wrong=0.4, min_abstain=0.4)
     assert lenient.passed
+
+
+def test_ood_abstain_rate_by_group():
+    result = ood_abstention(["o1", "o2", "o3"], ["other", "billing", "other"], [0.9, 0.5, 0.7],
+                            "other", confidence_cut=0.8, max_confident_wrong=0.1,
+                            min_abstain=0.5, groups=["sports", "sports", "weather"])
+    assert result.evidence["abstain_rate_by_group"] == {"sports": 0.5, "weather": 1.0}
+    unequal = ood_abstention(["o1"], ["other"], [0.9], "other", confidence_cut=0.8,
+                             max_confident_wrong=0.1, min_abstain=0.5, groups=["a", "b"])
+    assert not unequal.passed and unequal.error is not None
 
 
 def test_ood_gate_fails_closed_on_bad_confidences():

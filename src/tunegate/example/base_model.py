@@ -45,8 +45,13 @@ class BaseModelSpec:
     learning_rate: float = 3e-3
     seed: int = 0
 
-    def key(self) -> str:
-        payload = json.dumps({"v": BUILDER_VERSION, **asdict(self)}, sort_keys=True)
+    def key(self, texts: list[str]) -> str:
+        """The build's identity: builder version, spec, and the pre-training texts."""
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(text.encode("utf-8") + b"\0")
+        payload = json.dumps({"v": BUILDER_VERSION, **asdict(self), "texts": digest.hexdigest()},
+                             sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -100,15 +105,21 @@ def pretraining_texts(seed: int = 0) -> list[str]:
 
 
 def example_base(cache_dir: Path, spec: BaseModelSpec | None = None) -> Path:
-    """The folder of the example base model, built when missing."""
+    """The folder of the example base model, built when missing.
+
+    The folder is named by the spec and the pre-training texts, so a change to the
+    example's data (its training tickets are pre-training text) builds a new base
+    rather than silently reusing one built from other text.
+    """
     spec = spec or BaseModelSpec()
-    target = cache_dir / "example-base" / spec.key()
+    texts = pretraining_texts(spec.seed)
+    target = cache_dir / "example-base" / spec.key(texts)
     if (target / "build.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
-        build_base_model(scratch, pretraining_texts(spec.seed), spec)
+        build_base_model(scratch, texts, spec)
         try:
             os.replace(scratch, target)
         except OSError:  # built concurrently by another process

@@ -18,7 +18,15 @@ from typing import Any, Final
 
 from tunegate.data import Example, Message
 from tunegate.example import tickets
-from tunegate.example.tickets import LABELS, _examples, _plan, _quota, _render_ticket, _Slot
+from tunegate.example.tickets import (
+    LABELS,
+    _examples,
+    _plan,
+    _quota,
+    _render_ticket,
+    _Slot,
+    _TextGuard,
+)
 
 __all__ = [
     "EXACT_FIELDS",
@@ -138,7 +146,7 @@ def _with_urgency(rng: random.Random, text: str, urgency: str) -> str:
     return f"{cue} {text}" if rng.random() < 0.3 else f"{text} {cue}"
 
 
-def _split(split: str, seed: int, size: int, golden: bool, seen: set[str]) -> list[Example]:
+def _split(split: str, seed: int, size: int, golden: bool, seen: _TextGuard) -> list[Example]:
     rng = random.Random(f"tunegate-extraction:{seed}:{split}")
     if golden:
         shares = {"plain": 0.65, "negation": 0.35}
@@ -176,7 +184,7 @@ def _split(split: str, seed: int, size: int, golden: bool, seen: set[str]) -> li
 
 def build_datasets(seed: int = 0) -> dict[str, list[Example]]:
     """Train, eval and golden splits of the extraction example; same seed, same bytes."""
-    seen: set[str] = set()
+    seen = _TextGuard()
     return {
         split: _split(split, seed, size, split == "golden", seen)
         for split, size in SPLIT_SIZES.items()

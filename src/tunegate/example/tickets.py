@@ -15,13 +15,16 @@ import os
 import random
 import re
 import tempfile
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Final
 
 from tunegate.data import Example, Message
+from tunegate.data.hygiene._duplicates import normalize_text, shingle_hashes
 from tunegate.example import _ticket_templates as templates
 from tunegate.example._general_text import general_corpus, general_facts
 
@@ -41,7 +44,7 @@ SYSTEM_PROMPT = (
     "Route the support ticket to one team: billing, shipping, technical, account, returns or other."
 )
 
-SPLIT_SIZES: Final[Mapping[str, int]] = {"train": 1800, "eval": 420, "golden": 180, "ood": 120}
+SPLIT_SIZES: Final[Mapping[str, int]] = {"train": 1920, "eval": 420, "golden": 180, "ood": 120}
 SPLIT_FILES: Final[Mapping[str, str]] = {
     "train": "train/tickets.jsonl",
     "eval": "evals/tickets_eval.jsonl",
@@ -62,6 +65,11 @@ _GOLDEN_KIND_SHARES: Final = {"plain": 0.65, "negation": 0.35}
 _VAGUE_SHARE: Final = 0.08
 _TYPO_SHARE: Final = 0.10
 _TRAIN_DATES: Final = (date(2025, 1, 1), date(2026, 10, 31))
+# Off-topic requests (recipes, weather, ...) labelled `other`: without them an adapter
+# routes a question about the weather confidently to a team. They come from the same
+# domains as the `ood` split, never the same text; the OOD probes add domains neither has
+# seen (sports, travel, coding). Spread over the whole period, so production has them too.
+_OFFTOPIC_TRAIN: Final = 120
 _HELD_OUT_DATES: Final = (date(2026, 11, 1), date(2026, 11, 20))
 _MAX_ATTEMPTS: Final = 200
 _WORD: Final = re.compile(r"[A-Za-z]{4,}")
@@ -243,9 +251,41 @@ def _render_ood(rng: random.Random, slot: _Slot, topic: str) -> _Ticket:
     return _Ticket(text, "other", topic)
 
 
-def _normalise(text: str) -> str:
-    """The form used to detect a repeated text: lower case, single spaces."""
-    return " ".join(text.lower().split())
+class _TextGuard:
+    """The texts drawn so far; ``text in guard`` when it repeats one, exactly or nearly.
+
+    "Nearly" is the data-hygiene gate's default definition (word 3-grams, Jaccard at
+    least 0.8), computed exactly here, so the example's splits pass the leakage and
+    duplicate gates by construction rather than by luck.
+    """
+
+    def __init__(self) -> None:
+        from tunegate.config import HygieneConfig
+
+        defaults = HygieneConfig()
+        self._shingles = partial(shingle_hashes, kind=defaults.shingles,
+                                 size=defaults.shingle_size)
+        self._threshold = defaults.near_duplicate_jaccard
+        self._exact: set[str] = set()
+        self._sizes: list[int] = []
+        self._index: dict[int, list[int]] = defaultdict(list)
+
+    def __contains__(self, text: object) -> bool:
+        if not isinstance(text, str):
+            return False
+        if normalize_text(text) in self._exact:
+            return True
+        shingles = self._shingles(text)
+        shared = Counter(j for h in shingles for j in self._index.get(h, ()))
+        return any(n / (len(shingles) + self._sizes[j] - n) >= self._threshold
+                   for j, n in shared.items())
+
+    def add(self, text: str) -> None:
+        self._exact.add(normalize_text(text))
+        shingles = self._shingles(text)
+        for h in shingles:
+            self._index[h].append(len(self._sizes))
+        self._sizes.append(len(shingles))
 
 
 def _dates(first: date, last: date, count: int) -> list[str]:
@@ -258,7 +298,7 @@ def _dates(first: date, last: date, count: int) -> list[str]:
 def _examples(
     split: str, rng: random.Random, plan: list[_Slot],
     render: Callable[[random.Random, int, _Slot], _Ticket],
-    seen: set[str], dates: tuple[date, date],
+    seen: _TextGuard, dates: tuple[date, date],
 ) -> list[Example]:
     """Render a split, redrawing any text already used in this or an earlier split."""
     created = _dates(*dates, len(plan))
@@ -266,12 +306,12 @@ def _examples(
     for index, slot in enumerate(plan):
         for _ in range(_MAX_ATTEMPTS):
             ticket = render(rng, index, slot)
-            if _normalise(ticket.text) not in seen:
+            if ticket.text not in seen:
                 break
         else:
             raise RuntimeError(f"no unseen text for {split} ticket {index} after "
                                f"{_MAX_ATTEMPTS} attempts")
-        seen.add(_normalise(ticket.text))
+        seen.add(ticket.text)
         meta = {"kind": slot.kind, "typo": slot.typo, "topic": ticket.topic,
                 "created": created[index]}
         examples.append(Example(
@@ -289,11 +329,11 @@ def build_datasets(seed: int = 0) -> dict[str, list[Example]]:
     The same seed gives the same examples, byte for byte. No text repeats within or
     across splits (compared in lower case with collapsed whitespace).
     """
-    seen: set[str] = set()
+    seen = _TextGuard()
     splits: dict[str, list[Example]] = {}
     for split in ("train", "eval"):
         rng = random.Random(f"tunegate-tickets:{seed}:{split}")
-        size = SPLIT_SIZES[split]
+        size = SPLIT_SIZES[split] - (_OFFTOPIC_TRAIN if split == "train" else 0)
         vague = round(size * _VAGUE_SHARE)
         plan = _plan(rng, size, _quota(size - vague, _CLASS_SHARES), _KIND_SHARES, vague)
         dates = _TRAIN_DATES if split == "train" else _HELD_OUT_DATES
@@ -308,18 +348,26 @@ def build_datasets(seed: int = 0) -> dict[str, list[Example]]:
         "golden", rng, plan, lambda r, _, slot: _render_ticket(r, slot, golden=True),
         seen, _HELD_OUT_DATES,
     )
-    rng = random.Random(f"tunegate-tickets:{seed}:ood")
-    size = SPLIT_SIZES["ood"]
+    offtopic = _off_topic("train-offtopic", seed, _OFFTOPIC_TRAIN, seen, _TRAIN_DATES)
+    merged = sorted([*splits["train"], *offtopic], key=lambda e: str(e.meta["created"]))
+    splits["train"] = [e.model_copy(update={"id": f"train-{i + 1:05d}"})
+                       for i, e in enumerate(merged)]
+    splits["ood"] = _off_topic("ood", seed, SPLIT_SIZES["ood"], seen, _HELD_OUT_DATES)
+    return splits
+
+
+def _off_topic(
+    split: str, seed: int, size: int, seen: _TextGuard, dates: tuple[date, date]
+) -> list[Example]:
+    """Requests from other domains, spread evenly over the domains: all `other`."""
+    rng = random.Random(f"tunegate-tickets:{seed}:{split}")
     topics = [t for t, n in _quota(size, dict.fromkeys(templates.OOD, 1.0)).items()
               for _ in range(n)]
     rng.shuffle(topics)
     typos = set(rng.sample(range(size), round(size * _TYPO_SHARE)))
     plan = [_Slot("other", "ood", i in typos) for i in range(size)]
-    splits["ood"] = _examples(
-        "ood", rng, plan, lambda r, i, slot: _render_ood(r, slot, topics[i]),
-        seen, _HELD_OUT_DATES,
-    )
-    return splits
+    return _examples(split, rng, plan, lambda r, i, slot: _render_ood(r, slot, topics[i]),
+                     seen, dates)
 
 
 def _write_jsonl(path: Path, examples: Iterable[Example]) -> None:

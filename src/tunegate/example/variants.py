@@ -2,10 +2,10 @@
 
 Each variant is a change to the training data or the training config. The degraded
 ones model mistakes teams really ship: a systematic annotation error, a class lost
-from the training data, a run stopped far too early, an export bug that wrote some
-JSON targets in another format. Each must fail the gate for its own reason while the
-good one passes. Routing variants are for the classification task, ``extract-*`` ones
-for the JSON-extraction task.
+from the training data, a run stopped far too early, a learning rate set too high, an
+export bug that wrote some JSON targets in another format. Each must fail the gate for
+its own reason while the good one passes. Routing variants are for the classification
+task, ``extract-*`` ones for the JSON-extraction task.
 """
 
 from __future__ import annotations
@@ -57,6 +57,15 @@ def _drop_class(label: str, keep_share: float) -> Transform:
     def transform(examples: Sequence[Example], seed: int) -> list[Example]:
         rng = random.Random(f"drop-{label}-{seed}")
         return [e for e in examples if e.label != label or rng.random() < keep_share]
+
+    return transform
+
+
+def _drop_kind(kind: str) -> Transform:
+    """Drop every training example of one kind (``meta.kind``)."""
+
+    def transform(examples: Sequence[Example], seed: int) -> list[Example]:
+        return [e for e in examples if e.meta.get("kind") != kind]
 
     return transform
 
@@ -115,10 +124,24 @@ VARIANTS: tuple[Variant, ...] = (
         _drop_class("account", 0.03),
     ),
     Variant(
+        "no-offtopic",
+        "a data-pipeline filter drops the off-topic requests: the adapter has never seen "
+        "a question from outside the support domain",
+        "fail: ood_abstention",
+        _drop_kind("ood"),
+    ),
+    Variant(
         "undertrained",
         "a run stopped after 30 optimiser steps",
         "fail: macro_f1, golden_regression",
         training={"max_steps": 30},
+    ),
+    Variant(
+        "overtrained",
+        "learning rate 5e-3 (good's is 2e-3) for 3 epochs: it still routes tickets, but "
+        "overwrites the base's general language (catastrophic forgetting)",
+        "fail: capability_regression",
+        training={"learning_rate": 5e-3, "epochs": 3},
     ),
     # The extraction variants train and resolve for a configured extraction task; the
     # example does not configure one yet: its tiny base cannot learn the task (issue 3).

@@ -1,6 +1,7 @@
 """Gates: a metric value held to a threshold, with a verdict that explains itself."""
 
 from tunegate.gates._result import Direction, GateFailed, GateResult, gate_error
+from tunegate.gates.capability import capability_regression
 from tunegate.gates.classification import (
     class_f1_floor,
     improvement_over,
@@ -23,6 +24,7 @@ __all__ = [
     "GateFailed",
     "GateResult",
     "calibration_floor",
+    "capability_regression",
     "class_f1_floor",
     "field_accuracy_floor",
     "format_validity_floor",

@@ -145,12 +145,15 @@ def ood_abstention(
     max_confident_wrong: float,
     min_abstain: float,
     probe_inputs: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
     name: str = "ood_abstention",
 ) -> GateResult:
     """Out-of-distribution inputs: few confident in-scope answers, enough abstentions.
 
     A confident-wrong answer is an in-scope label (anything but ``abstain_label``) given
-    with probability above ``confidence_cut``.
+    with probability above ``confidence_cut``. The evidence lists the confident-wrong
+    probes, then every probe routed in scope (most confident first), and with ``groups``
+    (say, each probe's domain) the abstain rate of each group.
     """
     thresholds = {"confident_wrong_rate": float(max_confident_wrong),
                   "abstain_rate": float(min_abstain)}
@@ -160,7 +163,10 @@ def ood_abstention(
                         ("min_abstain", min_abstain)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{what} must be in [0, 1], got {value!r}")
-    if not probe_ids or len({len(probe_ids), len(answers), len(confidences)}) != 1:
+    columns = {len(probe_ids), len(answers), len(confidences)}
+    if groups is not None:
+        columns.add(len(groups))
+    if not probe_ids or len(columns) != 1:
         return gate_error(name, "no out-of-distribution probes, or columns of unequal lengths",
                           thresholds=thresholds, directions=directions)
     if any(not 0.0 <= c <= 1.0 for c in confidences):
@@ -172,11 +178,21 @@ def ood_abstention(
     values = {"probes": float(n), "confident_wrong_rate": len(wrong) / n,
               "abstain_rate": abstained / n, "confidence_cut": float(confidence_cut)}
     wrong.sort(key=lambda i: -confidences[i])
-    evidence = {"confident_wrong": [
-        {"id": probe_ids[i], "answer": answers[i], "confidence": round(confidences[i], 4),
-         "probe": probe_inputs[i] if probe_inputs is not None else ""}
-        for i in wrong[:MAX_ROWS]
-    ]}
+    routed = sorted((i for i in range(n) if answers[i] != abstain_label),
+                    key=lambda i: -confidences[i])
+
+    def rows(indices: Sequence[int]) -> list[dict[str, object]]:
+        return [{"id": probe_ids[i], "answer": answers[i], "confidence": round(confidences[i], 4),
+                 "probe": probe_inputs[i] if probe_inputs is not None else ""}
+                for i in indices[:MAX_ROWS]]
+
+    evidence: dict[str, object] = {"confident_wrong": rows(wrong), "not_abstained": rows(routed)}
+    if groups is not None:
+        evidence["abstain_rate_by_group"] = {
+            group: round(sum(answers[i] == abstain_label for i in members) / len(members), 4)
+            for group in sorted(set(groups))
+            for members in [[i for i in range(n) if groups[i] == group]]
+        }
     over = values["confident_wrong_rate"] > max_confident_wrong
     under = values["abstain_rate"] < min_abstain
     passed = not over and not under

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tunegate import __version__
 from tunegate.data import (
+    Example,
     file_sha256,
     load_examples,
     provenance_path,
@@ -50,11 +51,13 @@ def build_probe_set(
     abstain_label: str = "other",
     overlong_chars: int = 4000,
     force: bool = False,
+    exclude: Callable[[Sequence[Example]], set[str]] | None = None,
 ) -> ProbeSet:
     """Generate probes of the examples in ``source`` and write them to ``out``.
 
-    Refuses, writing nothing, when ``out`` or its provenance exists and ``force`` is
-    false, or when no probe could be generated.
+    ``exclude`` names probes to leave out (the gate session drops probes that repeat a
+    training text); the provenance lists them. Refuses, writing nothing, when ``out`` or
+    its provenance exists and ``force`` is false, or when no probe could be generated.
     """
     source, out = Path(source), Path(out)
     provenance = provenance_path(out)
@@ -68,6 +71,8 @@ def build_probe_set(
     probes = generate_probes(examples, names, seed=seed, per_example=per_example,
                              labels=labels, abstain_label=abstain_label,
                              overlong_chars=overlong_chars)
+    excluded = sorted(exclude(probes)) if exclude is not None else []
+    probes = [p for p in probes if p.id not in set(excluded)]
     if not probes:
         raise ProbeSetError(f"no probe could be generated from {source}")
     counts = Counter(str(p.meta["probe_family"]) for p in probes)
@@ -86,6 +91,7 @@ def build_probe_set(
         "overlong_chars": overlong_chars,
         "counts": per_family,
         "count": len(probes),
+        "excluded": excluded,
         "sha256": file_sha256(out),
         "tunegate": __version__,
     }

@@ -75,7 +75,7 @@ OOD_TEXTS: Final[dict[str, tuple[str, ...]]] = {
         "Explain recursion to a ten-year-old.",
     ),
     "chit_chat": (
-        "What's your favourite colour?",
+        "If you could have any superpower, which one would you pick?",
         "Tell me a joke about elephants.",
         "Do you think dogs or cats make better pets?",
         "I'm bored. Suggest a board game for four people.",
