@@ -138,9 +138,9 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "overtrained",
-        "learning rate 5e-3 (good's is 2e-3) for 3 epochs: it still routes tickets, but "
-        "overwrites the base's general language (catastrophic forgetting)",
-        "fail: capability_regression",
+        "learning rate 5e-3 (good's is 2e-3) for 3 epochs: it overwrites the base's general "
+        "language (catastrophic forgetting), and routes worse too",
+        "fail: capability_regression, macro_f1, golden_regression",
         training={"learning_rate": 5e-3, "epochs": 3},
     ),
     # The extraction variants train and resolve for a configured extraction task; the
