@@ -198,3 +198,11 @@ def test_importing_the_report_modules_loads_no_plotting_or_templates():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.split()
     assert not {m for m in loaded if m.split(".")[0] in ("matplotlib", "jinja2", "sklearn")}
+
+
+def test_each_part_of_a_base_plus_adapter_fingerprint_is_shown(nightly, tmp_path):
+    html = report_html(nightly, tmp_path / "out")
+    references = html[html.index('id="references"'):html.index('id="failed"')]
+    assert "b" * 12 + "+" + "c" * 12 in references  # base and candidate adapter, both
+    markdown = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "b" * 12 + "+" + "c" * 12 in markdown

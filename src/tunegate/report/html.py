@@ -42,7 +42,8 @@ def _percent(value: float | None) -> str:
 
 
 def _short(value: str | None, length: int = 12) -> str:
-    return "-" if not value else value[:length]
+    """The first characters of a hash; of each part of a base+adapter fingerprint."""
+    return "-" if not value else "+".join(part[:length] for part in value.split("+"))
 
 
 def _plots(report: RunReport) -> dict[str, Any]:

@@ -92,8 +92,13 @@ def _header(report: RunReport) -> list[str]:
     lines += _table(["role", "task", "adapter", "adapter sha256", "fingerprint"],
                     [(f"**{r.role}**", r.task, f"`{r.adapter or '-'}`",
                       f"`{(r.adapter_sha256 or '-')[:12]}`",
-                      f"`{(r.fingerprint or '-')[:20]}`") for r in record.references])
+                      f"`{_short_fingerprint(r.fingerprint)}`") for r in record.references])
     return lines
+
+
+def _short_fingerprint(fingerprint: str | None) -> str:
+    """12 characters of each part of a base+adapter fingerprint."""
+    return "+".join(part[:12] for part in (fingerprint or "-").split("+"))
 
 
 def _checks_said(checks: Sequence[Check]) -> str:
