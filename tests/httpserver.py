@@ -3,8 +3,8 @@
 Tests script its answers (a queue of :class:`Reply` per path, or a ``respond``
 function) and read back what it received: bodies, headers, how many requests were in
 flight at once. It is a real socket server in a thread, so the client under test runs
-its real transport, timeouts and retries. Loaded by the conftest files of the test
-folders that need it (``load_httpserver``), since the tests are not a package.
+its real transport, timeouts and retries. Loaded by tests/conftest.py
+(``load_httpserver``), since the tests are not a package.
 """
 
 from __future__ import annotations
