@@ -78,8 +78,8 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(path, None, None, f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _parse_line(path: Path, number: int, line: bytes) -> Example:
-    """Decode, parse and validate one line, translating every failure to DataError."""
+def _parse_json_line(path: Path, number: int, line: bytes) -> Any:
+    """Decode and parse one line (a BOM allowed on the first), or raise DataError."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,10 +87,15 @@ def _parse_line(path: Path, number: int, line: bytes) -> Example:
     if number == 1:
         text = text.removeprefix("\ufeff")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
         raise DataError(path, number, None, reason) from None
+
+
+def _parse_line(path: Path, number: int, line: bytes) -> Example:
+    """Decode, parse and validate one line, translating every failure to DataError."""
+    data = _parse_json_line(path, number, line)
     if not isinstance(data, dict):
         reason = f"expected a JSON object, got {type(data).__name__}"
         raise DataError(path, number, None, reason)

@@ -9,14 +9,13 @@ entries, and the record is kept for the other checks whenever its text can be fo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tunegate.data._example import Example
-from tunegate.data._jsonl import DataError
+from tunegate.data._jsonl import DataError, _parse_json_line, _read_bytes
 
 __all__ = [
     "ROLES",
@@ -152,30 +151,16 @@ def _collect(path: Path, parsed: Sequence[tuple[int, Any]], rules: ChatRules) ->
 
 
 def _parse_lines(path: Path) -> tuple[list[tuple[int, Any]], list[DataError]]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, None, None, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, None, None, "is a directory, not a file") from None
-    except OSError as exc:
-        raise DataError(path, None, None, f"cannot read: {exc.strerror or exc}") from exc
+    raw = _read_bytes(path)
     parsed: list[tuple[int, Any]] = []
     bad: list[DataError] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
-            text = line.decode("utf-8")
-            data = json.loads(text.removeprefix("\ufeff") if number == 1 else text)
-        except UnicodeDecodeError as exc:
-            bad.append(DataError(path, number, None, f"not valid UTF-8: {exc.reason}"))
-            continue
-        except json.JSONDecodeError as exc:
-            bad.append(DataError(path, number, None,
-                                 f"invalid JSON: {exc.msg} (column {exc.colno})"))
-            continue
-        parsed.append((number, data))
+            parsed.append((number, _parse_json_line(path, number, line)))
+        except DataError as error:
+            bad.append(error)
     return parsed, bad
 
 
