@@ -101,6 +101,25 @@ def test_overrides_are_validated(tmp_path):
         config.with_overrides(seed="three")
 
 
+def test_judge_option_sets_server_and_model_and_keeps_the_rest(tmp_path):
+    text = MINIMAL + '[judge]\nmin_kappa = 0.7\n[judge.openai]\nbase_url = "http://a/v1"\n' \
+        'api_key_env = "JUDGE_KEY"\n'
+    config = load_config(write(tmp_path, text))
+    judged = config.with_judge("http://127.0.0.1:8000/v1, my-judge")
+    assert judged.judge.openai is not None
+    assert judged.judge.openai.base_url == "http://127.0.0.1:8000/v1"
+    assert judged.judge.openai.api_key_env == "JUDGE_KEY"
+    assert (judged.judge.model, judged.judge.min_kappa) == ("my-judge", 0.7)
+    assert config.with_judge(None) is config
+
+
+@pytest.mark.parametrize("spec", ["http://127.0.0.1:8000/v1", ",judge", "ftp://x,judge"])
+def test_judge_option_errors_name_the_option(tmp_path, spec):
+    config = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(ConfigError, match="option --tg-judge"):
+        config.with_judge(spec)
+
+
 def test_find_config_walks_upwards(tmp_path):
     write(tmp_path, MINIMAL)
     nested = tmp_path / "a" / "b"

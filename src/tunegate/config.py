@@ -271,6 +271,13 @@ class JudgeConfig(_Section):
     max_new_tokens: int = Field(default=256, ge=1)
     min_mean_score: float = Field(default=4.0, ge=1.0)
     min_win_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_position_bias: float | None = Field(
+        default=0.2, ge=0.0, le=1.0,
+        description="share of pairs whose verdict follows the position, not the content",
+    )
+    sample: int | None = Field(
+        default=100, ge=1, description="eval examples whose outputs are judged (None: all)"
+    )
     model: str | None = Field(default=None, description="the judge's served model name")
     openai: OpenAIConfig | None = None
 
@@ -371,6 +378,22 @@ class GateConfig(_Section):
             field = ".".join(_loc(error["loc"]))
             raise ConfigError(None, None, f"option {field}", error["msg"]) from None
 
+
+    def with_judge(self, spec: str | None) -> GateConfig:
+        """A copy judged by the server in ``spec`` ("URL,MODEL"; None means: keep)."""
+        if spec is None:
+            return self
+        url, _, model = spec.partition(",")
+        if not url.strip() or not model.strip():
+            raise ConfigError(None, None, "option --tg-judge",
+                              f"expected URL,MODEL (e.g. http://127.0.0.1:8000/v1,judge), "
+                              f"got {spec!r}")
+        judge = self.judge.model_dump()
+        openai = {**(judge.get("openai") or {}), "base_url": url.strip()}
+        try:
+            return self.with_overrides(judge={**judge, "openai": openai, "model": model.strip()})
+        except ConfigError as exc:
+            raise ConfigError(None, None, "option --tg-judge", exc.reason) from None
 
     def for_task(self, name: str) -> GateConfig:
         """The configuration of the further task ``name`` as a gate of its own."""

@@ -31,6 +31,8 @@ _OPTIONS = (
     ("--tg-config", "tg_config", "path to tunegate.toml or a pyproject.toml with [tool.tunegate]"),
     ("--tg-base", "tg_base", "base model folder or hub id ('example' builds the tiny model)"),
     ("--tg-report-dir", "tg_report_dir", "where run records are written"),
+    ("--tg-judge", "tg_judge", "the LLM judge as URL,MODEL: an OpenAI-compatible server's base "
+     "URL and the judge's served name (default: [tool.tunegate.judge])"),
 )
 _REFERENCE_OPTIONS = (
     ("--tg-candidate", "tg_candidate", "candidate adapter folder or example variant name; "
@@ -75,7 +77,7 @@ def gate_config_from_options(config: pytest.Config) -> GateConfig:
                 loaded = loaded.with_task_overrides(match.group(1), **{key: match.group(2)})
             else:
                 main[key] = value
-    return loaded.with_overrides(
+    return loaded.with_judge(option.tg_judge).with_overrides(
         base=option.tg_base, report_dir=option.tg_report_dir, seed=option.tg_seed,
         use_cache=False if option.tg_no_cache else None, **main,
     )

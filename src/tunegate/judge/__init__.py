@@ -20,6 +20,7 @@ from tunegate.judge._judge import (
     PairwiseVerdict,
     PointwiseVerdict,
     judge_from_config,
+    judge_unavailable,
 )
 from tunegate.judge._prompt import boundary_for, pairwise_messages, pointwise_messages
 from tunegate.judge._rubric import Rubric, RubricError, load_rubric, rubric_from_dict
@@ -49,6 +50,7 @@ __all__ = [
     "boundary_for",
     "calibrate",
     "judge_from_config",
+    "judge_unavailable",
     "load_calibration",
     "load_rubric",
     "majority",

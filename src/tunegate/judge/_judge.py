@@ -197,6 +197,21 @@ def _need(rubric: Rubric | None, kind: str) -> Rubric:
     return rubric
 
 
+def judge_unavailable(config: JudgeConfig) -> str | None:
+    """Why no judge can be asked (None: one is configured).
+
+    Only a missing configuration is a reason to skip; a configured judge that cannot
+    be reached is asked anyway, and its gates fail closed with the error.
+    """
+    if config.openai is None:
+        return ("no judge configured: pass --tg-judge URL,MODEL (an OpenAI-compatible "
+                "server and the judge's served name) or set [tool.tunegate.judge.openai] "
+                "base_url and judge.model")
+    if (config.model or config.openai.model) is None:
+        return "no judge model configured: set judge.model to the judge's served name"
+    return None
+
+
 def judge_from_config(config: JudgeConfig, resolve: Callable[[Path], Path], cache: Any,
                       *, seed: int = 0) -> Judge:
     """The configured judge: its server behind the response cache, and its rubrics.

@@ -1,0 +1,146 @@
+"""suites/test_judge.py end to end: a tiny model's answers judged over real HTTP.
+
+The judge is the tests' OpenAI-shaped server on 127.0.0.1 answering by a rule (the
+right team scores 5, a wrong one 1; the pair naming the right team wins), so the
+suite's whole path runs for real: option parsing, the cached HTTP backend, the
+quoted prompts, strict verdict parsing, calibration, and the gates' verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tunegate.data import Example, write_examples
+
+pytest_plugins = ["pytester"]
+pytest.importorskip("peft")
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+LABELS = '["billing", "shipping", "technical", "account", "returns", "other"]'
+QUOTE = re.compile(r"<<<(?P<name>[A-Z ]+) (?P<b>[0-9a-f]+)>>>\n(?P<text>.*?)\n<<<END (?P=name) "
+                   r"(?P=b)>>>", re.S)
+
+
+def _quotes(body: dict[str, Any]) -> dict[str, str]:
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    return {m["name"]: m["text"] for m in QUOTE.finditer(user)}
+
+
+def rule_judge(gold: dict[str, str], replies: Any, *, constant: int | None = None):
+    """A responder grading by the gold team of each ticket (or always ``constant``)."""
+
+    def respond(request: Any) -> Any:
+        quotes = _quotes(request.body)
+        right = gold[quotes["INPUT"]]
+        if "ANSWER TO GRADE" in quotes:
+            score = constant or (5 if quotes["ANSWER TO GRADE"] == right else 1)
+            verdict: dict[str, Any] = {"score": score, "reason": "by the ticket's team"}
+        else:
+            a, b = quotes["ANSWER A"] == right, quotes["ANSWER B"] == right
+            verdict = {"winner": "tie" if a == b else ("A" if a else "B"), "reason": "team"}
+        return replies.chat_reply(json.dumps(verdict))
+
+    return respond
+
+
+def _calibration(examples: list[Example], wrong: str = "returns") -> list[dict[str, Any]]:
+    rows = []
+    for i, example in enumerate(examples):
+        right = i % 2 == 0 or example.label == wrong
+        rows.append({"id": f"cal-{i}", "input": example.text,
+                     "output": example.label if right else wrong,
+                     "reference": example.label, "human_score": 5 if right else 1})
+    return rows
+
+
+@pytest.fixture
+def judge_project(pytester: pytest.Pytester, tiny_base, tiny_adapters, tiny_examples,
+                  openai_server, replies):
+    """A project with the judge suite, a calibration set, and a judge server."""
+    root = pytester.path
+    write_examples(root / "eval.jsonl", tiny_examples[:20])
+    calibration = _calibration(tiny_examples[20:36])
+    (root / "calibration.jsonl").write_text("".join(json.dumps(r) + "\n" for r in calibration))
+    for name in ("conftest.py", "test_judge.py"):
+        shutil.copy(SUITES / name, root / name)
+    for name in ("ticket_routing.toml", "ticket_routing_pairwise.toml"):
+        shutil.copy(SUITES.parent / "evals" / "rubrics" / name, root / name)
+    (root / "tunegate.toml").write_text(
+        f'base = "{tiny_base}"\nproduction = "{tiny_adapters[1]}"\n'
+        f'candidate = "{tiny_adapters[0]}"\ncache_dir = "cache"\nreport_dir = "reports"\n'
+        f"[task]\nlabels = {LABELS}\n[data]\neval = \"eval.jsonl\"\n"
+        '[judge]\nrubric = "ticket_routing.toml"\n'
+        'pairwise_rubric = "ticket_routing_pairwise.toml"\n'
+        'calibration = "calibration.jsonl"\nmin_kappa = 0.6\nmin_accuracy = 0.8\n'
+        "min_mean_score = 1.0\nmin_win_rate = 0.0\nsample = 12\n"
+    )
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    openai_server.models.append({"id": "judge", "object": "model", "root": "judge",
+                                 "parent": None})
+    gold = {e.text: e.label or "" for e in tiny_examples}
+    openai_server.on("/v1/chat/completions", rule_judge(gold, replies))
+    return openai_server
+
+
+def _records(root: Path) -> dict[str, dict[str, Any]]:
+    newest = sorted((root / "reports" / "runs").glob("*.json"))[-1]
+    record = json.loads(newest.read_text())
+    return {gate["name"]: gate for gate in record["gates"]}
+
+
+def test_without_a_judge_the_suite_skips_and_says_why(pytester, judge_project):
+    result = pytester.runpytest_subprocess("-rs", "test_judge.py")
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines(["*no judge configured: pass --tg-judge URL,MODEL*"])
+
+
+def test_a_calibrated_judge_grades_and_compares(pytester, judge_project):
+    result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
+                                           f"{judge_project.url},judge")
+    result.assert_outcomes(passed=3)
+    gates = _records(pytester.path)
+    assert gates["judge_calibrated"]["values"]["kappa"] == pytest.approx(1.0)
+    assert gates["judge_scores"]["values"]["n"] == 12
+    assert 0 <= gates["judge_win_rate"]["values"]["position_bias"] <= 0.2
+    graded = [r for r in judge_project.posts("/v1/chat/completions")
+              if "ANSWER TO GRADE" in _quotes(r.body)]
+    assert len(graded) == 16 + 12  # calibration items, then the candidate's answers
+
+    # A second run is answered from the response cache: no judge call is repeated.
+    before = len(judge_project.posts("/v1/chat/completions"))
+    pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
+                                  f"{judge_project.url},judge").assert_outcomes(passed=3)
+    assert len(judge_project.posts("/v1/chat/completions")) == before
+
+
+def test_an_uncalibrated_judge_blocks_its_own_verdicts(pytester, judge_project, tiny_examples,
+                                                       replies):
+    gold = {e.text: e.label or "" for e in tiny_examples}
+    judge_project.on("/v1/chat/completions", rule_judge(gold, replies, constant=5))
+    result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
+                                           f"{judge_project.url},judge")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*judge not calibrated*"])
+    gates = _records(pytester.path)
+    assert gates["judge_calibrated"]["values"]["kappa"] == pytest.approx(0.0)
+    assert "judge not calibrated" in gates["judge_scores"]["reason"]
+
+
+def test_an_unreachable_judge_fails_closed(pytester, judge_project):
+    url = judge_project.url
+    judge_project.stop()
+    result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge", f"{url},judge")
+    result.assert_outcomes(failed=3)
+    assert "could not" in result.stdout.str() or "not evaluated" in result.stdout.str()
+
+
+def test_a_malformed_judge_option_names_it(pytester, judge_project):
+    result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge", "http://x/v1")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*option --tg-judge: expected URL,MODEL*got 'http://x/v1'*"])
