@@ -31,16 +31,19 @@ def tiny_texts() -> list[str]:
     return tickets + general_corpus(0, n=400)
 
 
-def build_tiny_base(folder: Path, seed: int = 0, hidden: int = 64) -> Path:
+def build_tiny_base(folder: Path, seed: int = 0, hidden: int = 64, **spec: Any) -> Path:
+    import dataclasses
+
     from tunegate.example.base_model import build_base_model
 
-    build_base_model(folder, tiny_texts(), tiny_spec(seed, hidden))
+    build_base_model(folder, tiny_texts(), dataclasses.replace(tiny_spec(seed, hidden), **spec))
     return folder
 
 
 @pytest.fixture(scope="session")
 def tiny_base_factory():
-    """``factory(folder, seed=0, hidden=64)``: build another tiny base model."""
+    """``factory(folder, seed=0, hidden=64, **spec)``: build another tiny base model
+    (``spec``: other BaseModelSpec fields, e.g. ``max_positions``)."""
     return build_tiny_base
 
 
@@ -121,3 +124,54 @@ def openai_server() -> Iterator[Any]:
     server = load_httpserver().OpenAIServer().start()
     yield server
     server.stop()
+
+
+# -- a project running suites/test_judge.py (tests/judge, tests/vllm) -------------------
+
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+
+
+@pytest.fixture
+def judge_project(pytester: pytest.Pytester, tiny_base: Path, tiny_adapters: tuple[Path, Path],
+                  tiny_examples: list[Example]):
+    """``write(calibration_rows, judge_settings="")``: a project with the example's judge
+    suite and rubrics, the tiny references, 20 eval tickets and these labelled outputs."""
+    import json
+    import shutil
+
+    from tunegate.data import write_examples
+
+    def write(calibration: list[dict[str, Any]], judge_settings: str = "") -> Path:
+        root = pytester.path
+        write_examples(root / "eval.jsonl", tiny_examples[:20])
+        (root / "calibration.jsonl").write_text(
+            "".join(json.dumps(row) + "\n" for row in calibration))
+        for name in ("conftest.py", "test_judge.py"):
+            shutil.copy(SUITES / name, root / name)
+        for name in ("ticket_routing.toml", "ticket_routing_pairwise.toml"):
+            shutil.copy(SUITES.parent / "evals" / "rubrics" / name, root / name)
+        (root / "tunegate.toml").write_text(
+            f'base = "{tiny_base}"\nproduction = "{tiny_adapters[1]}"\n'
+            f'candidate = "{tiny_adapters[0]}"\ncache_dir = "cache"\nreport_dir = "reports"\n'
+            f"[task]\nlabels = {list(TINY_LABELS)!r}\n[data]\neval = \"eval.jsonl\"\n"
+            .replace("'", '"')
+            + '[judge]\nrubric = "ticket_routing.toml"\n'
+            'pairwise_rubric = "ticket_routing_pairwise.toml"\n'
+            'calibration = "calibration.jsonl"\n' + judge_settings
+        )
+        pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+        return root
+
+    return write
+
+
+@pytest.fixture
+def gate_records():
+    """``records(root)``: the gates of the newest run record in ``root/reports``, by name."""
+    import json
+
+    def records(root: Path) -> dict[str, dict[str, Any]]:
+        newest = sorted((root / "reports" / "runs").glob("*.json"))[-1]
+        return {gate["name"]: gate for gate in json.loads(newest.read_text())["gates"]}
+
+    return records

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tunegate.data import Example, write_examples
+from tunegate.data import Example
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("peft")
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
-LABELS = '["billing", "shipping", "technical", "account", "returns", "other"]'
 QUOTE = re.compile(r"<<<(?P<name>[A-Z ]+) (?P<b>[0-9a-f]+)>>>\n(?P<text>.*?)\n<<<END (?P=name) "
                    r"(?P=b)>>>", re.S)
 
@@ -60,27 +56,11 @@ def _calibration(examples: list[Example], wrong: str = "returns") -> list[dict[s
 
 
 @pytest.fixture
-def judge_project(pytester: pytest.Pytester, tiny_base, tiny_adapters, tiny_examples,
-                  openai_server, replies):
-    """A project with the judge suite, a calibration set, and a judge server."""
-    root = pytester.path
-    write_examples(root / "eval.jsonl", tiny_examples[:20])
-    calibration = _calibration(tiny_examples[20:36])
-    (root / "calibration.jsonl").write_text("".join(json.dumps(r) + "\n" for r in calibration))
-    for name in ("conftest.py", "test_judge.py"):
-        shutil.copy(SUITES / name, root / name)
-    for name in ("ticket_routing.toml", "ticket_routing_pairwise.toml"):
-        shutil.copy(SUITES.parent / "evals" / "rubrics" / name, root / name)
-    (root / "tunegate.toml").write_text(
-        f'base = "{tiny_base}"\nproduction = "{tiny_adapters[1]}"\n'
-        f'candidate = "{tiny_adapters[0]}"\ncache_dir = "cache"\nreport_dir = "reports"\n'
-        f"[task]\nlabels = {LABELS}\n[data]\neval = \"eval.jsonl\"\n"
-        '[judge]\nrubric = "ticket_routing.toml"\n'
-        'pairwise_rubric = "ticket_routing_pairwise.toml"\n'
-        'calibration = "calibration.jsonl"\nmin_kappa = 0.6\nmin_accuracy = 0.8\n'
-        "min_mean_score = 1.0\nmin_win_rate = 0.0\nsample = 12\n"
-    )
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+def judge_server(judge_project, tiny_examples, openai_server, replies):
+    """The judge project, judged by the tests' server answering by the rule."""
+    judge_project(_calibration(tiny_examples[20:36]),
+                  "min_kappa = 0.6\nmin_accuracy = 0.8\nmin_mean_score = 1.0\n"
+                  "min_win_rate = 0.0\nsample = 12\n")
     openai_server.models.append({"id": "judge", "object": "model", "root": "judge",
                                  "parent": None})
     gold = {e.text: e.label or "" for e in tiny_examples}
@@ -88,59 +68,54 @@ def judge_project(pytester: pytest.Pytester, tiny_base, tiny_adapters, tiny_exam
     return openai_server
 
 
-def _records(root: Path) -> dict[str, dict[str, Any]]:
-    newest = sorted((root / "reports" / "runs").glob("*.json"))[-1]
-    record = json.loads(newest.read_text())
-    return {gate["name"]: gate for gate in record["gates"]}
-
-
-def test_without_a_judge_the_suite_skips_and_says_why(pytester, judge_project):
+def test_without_a_judge_the_suite_skips_and_says_why(pytester, judge_server):
     result = pytester.runpytest_subprocess("-rs", "test_judge.py")
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*no judge configured: pass --tg-judge URL,MODEL*"])
 
 
-def test_a_calibrated_judge_grades_and_compares(pytester, judge_project):
+def test_a_calibrated_judge_grades_and_compares(pytester, judge_server, gate_records):
     result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
-                                           f"{judge_project.url},judge")
+                                           f"{judge_server.url},judge")
     result.assert_outcomes(passed=3)
-    gates = _records(pytester.path)
+    gates = gate_records(pytester.path)
     assert gates["judge_calibrated"]["values"]["kappa"] == pytest.approx(1.0)
     assert gates["judge_scores"]["values"]["n"] == 12
     assert 0 <= gates["judge_win_rate"]["values"]["position_bias"] <= 0.2
-    graded = [r for r in judge_project.posts("/v1/chat/completions")
+    graded = [r for r in judge_server.posts("/v1/chat/completions")
               if "ANSWER TO GRADE" in _quotes(r.body)]
     assert len(graded) == 16 + 12  # calibration items, then the candidate's answers
 
     # A second run is answered from the response cache: no judge call is repeated.
-    before = len(judge_project.posts("/v1/chat/completions"))
+    before = len(judge_server.posts("/v1/chat/completions"))
     pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
-                                  f"{judge_project.url},judge").assert_outcomes(passed=3)
-    assert len(judge_project.posts("/v1/chat/completions")) == before
+                                  f"{judge_server.url},judge").assert_outcomes(passed=3)
+    assert len(judge_server.posts("/v1/chat/completions")) == before
 
 
-def test_an_uncalibrated_judge_blocks_its_own_verdicts(pytester, judge_project, tiny_examples,
+def test_an_uncalibrated_judge_blocks_its_own_verdicts(pytester, judge_server, tiny_examples,
+                                                       gate_records,
                                                        replies):
     gold = {e.text: e.label or "" for e in tiny_examples}
-    judge_project.on("/v1/chat/completions", rule_judge(gold, replies, constant=5))
+    judge_server.on("/v1/chat/completions", rule_judge(gold, replies, constant=5))
     result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge",
-                                           f"{judge_project.url},judge")
+                                           f"{judge_server.url},judge")
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(["*judge not calibrated*"])
-    gates = _records(pytester.path)
+    gates = gate_records(pytester.path)
     assert gates["judge_calibrated"]["values"]["kappa"] == pytest.approx(0.0)
     assert "judge not calibrated" in gates["judge_scores"]["reason"]
 
 
-def test_an_unreachable_judge_fails_closed(pytester, judge_project):
-    url = judge_project.url
-    judge_project.stop()
+def test_an_unreachable_judge_fails_closed(pytester, judge_server):
+    url = judge_server.url
+    judge_server.stop()
     result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge", f"{url},judge")
     result.assert_outcomes(failed=3)
     assert "could not" in result.stdout.str() or "not evaluated" in result.stdout.str()
 
 
-def test_a_malformed_judge_option_names_it(pytester, judge_project):
+def test_a_malformed_judge_option_names_it(pytester, judge_server):
     result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge", "http://x/v1")
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*option --tg-judge: expected URL,MODEL*got 'http://x/v1'*"])
