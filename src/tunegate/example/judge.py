@@ -1,0 +1,129 @@
+"""The example's judge: an adapter of the tiny base that grades routing answers.
+
+A team would use a stronger model as its judge; the example has only its tiny base,
+so it fine-tunes one more adapter on graded answers: answers to the training tickets
+(the right team, the right team in a sentence, a close or a wrong team, no team),
+each graded by the rubric's rule and rendered with the very prompts the judge is asked
+at gate time (``pointwise_messages`` / ``pairwise_messages``), so the judge learns the
+real prompt, quoting included. It never sees an eval, golden or calibration ticket.
+
+The calibration set in evals/ is graded by the same rule and says so: it stands in for
+the human labels a team must supply before its judge's verdicts count.
+
+Measured: on the example base (pre-trained on 64-token blocks) a judge trained on 900
+graded and 300 compared answers for 2 epochs (13 min on 2 cores) learns the verdict
+format but not the verdict: it answers score 1 to everything (κ 0.0 on the 120
+calibration answers), and follows the position in every pair. A judge prompt is ~800
+tokens; the base needs longer pre-training blocks before it can be the example's judge.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from tunegate.data import Example
+from tunegate.judge import Rubric, pairwise_messages, pointwise_messages
+from tunegate.training import TrainingConfig, TrainingItem
+
+LABELS = ("billing", "shipping", "technical", "account", "returns", "other")
+CLOSE = (frozenset({"billing", "returns"}), frozenset({"account", "other"}))
+"""Wrong teams close to the right one (score 2): refunds are billed; accounts and
+the rest are where misrouted general questions end up."""
+
+REASONS = {
+    5: "The answer names the right team and nothing else.",
+    4: "The answer names the right team, with extra words.",
+    2: "The answer names a wrong team close to the right one.",
+    1: "The answer names a wrong team, several teams or no team.",
+}
+PHRASED = ("This ticket should go to {}.", "{} team", "Route it to {}.", "{}, I think.",
+           "The {} team should handle this.")
+NO_TEAM = ("I cannot help with that.", "Please contact support.", "unknown", "{} or {}",
+           "It depends.")
+LABELLED_BY = "rubric rule (placeholder until people label it)"
+
+TRAINING = TrainingConfig(epochs=2, batch_size=8, learning_rate=2e-3, max_seq_length=1024)
+"""The judge's recipe: its prompts are ~800 tokens, so fewer, longer sequences."""
+
+
+def rule_score(output: str, reference: str) -> int:
+    """The ticket_routing rubric as a rule: 5, 4, 2 or 1 (3 is for ambiguous tickets,
+    which a rule cannot recognise)."""
+    named = [label for label in LABELS if label in output.lower().replace(".", " ").split()]
+    if output.strip() == reference:
+        return 5
+    if named == [reference]:
+        return 4
+    if output.strip() in LABELS and frozenset({output.strip(), reference}) in CLOSE:
+        return 2
+    return 1
+
+
+def answer_for(reference: str, rng: random.Random) -> str:
+    """An answer to grade: right (35 %), right in a sentence (20 %), a close wrong team
+    (15 %), another wrong team (20 %), no or several teams (10 %)."""
+    draw = rng.random()
+    if draw < 0.35:
+        return reference
+    if draw < 0.55:
+        return rng.choice(PHRASED).format(reference)
+    wrong = [label for label in LABELS if label != reference]
+    close = [label for label in wrong if frozenset({label, reference}) in CLOSE]
+    if draw < 0.70 and close:
+        return rng.choice(close)
+    if draw < 0.90:
+        return rng.choice(wrong)
+    return rng.choice(NO_TEAM).format(*rng.sample(LABELS, 2))
+
+
+def verdict_text(score: int) -> str:
+    return json.dumps({"score": score, "reason": REASONS[score]})
+
+
+def pairwise_verdict_text(first: str, second: str, reference: str) -> str:
+    """The better answer by the rule's scores; equal scores are a tie."""
+    a, b = rule_score(first, reference), rule_score(second, reference)
+    winner = "tie" if a == b else ("A" if a > b else "B")
+    reasons = {"A": "Answer A routes the ticket better.", "B": "Answer B routes the ticket "
+               "better.", "tie": "Both answers route the ticket equally well."}
+    return json.dumps({"winner": winner, "reason": reasons[winner]})
+
+
+def training_items(train: Sequence[Example], rubric: Rubric, pairwise: Rubric | None, *,
+                   pointwise_n: int = 900, pairwise_n: int = 300,
+                   seed: int = 0) -> list[TrainingItem]:
+    """Graded answers to training tickets, as the judge's prompts and verdicts."""
+    rng = random.Random(f"judge-{seed}")
+    tickets = [e for e in train if e.label in LABELS]
+    items = []
+    for example in rng.sample(tickets, min(pointwise_n, len(tickets))):
+        reference = example.label or ""
+        output = answer_for(reference, rng)
+        messages = pointwise_messages(rubric, example.text, output, reference)
+        items.append(TrainingItem(messages, None, verdict_text(rule_score(output, reference))))
+    if pairwise is not None:
+        for example in rng.sample(tickets, min(pairwise_n, len(tickets))):
+            reference = example.label or ""
+            first, second = answer_for(reference, rng), answer_for(reference, rng)
+            messages = pairwise_messages(pairwise, example.text, first, second)
+            items.append(TrainingItem(messages, None,
+                                      pairwise_verdict_text(first, second, reference)))
+    rng.shuffle(items)
+    return items
+
+
+def calibration_rows(examples: Sequence[Example], n: int = 120,
+                     seed: int = 0) -> list[dict[str, Any]]:
+    """Labelled outputs for evals/judge_calibration.jsonl, graded by the rule."""
+    rng = random.Random(f"judge-calibration-{seed}")
+    rows = []
+    for i, example in enumerate(rng.sample(list(examples), n), start=1):
+        reference = example.label or ""
+        output = answer_for(reference, rng)
+        rows.append({"id": f"cal-{i:03d}", "input": example.text, "output": output,
+                     "reference": reference, "human_score": rule_score(output, reference),
+                     "meta": {"source": example.id, "labelled_by": LABELLED_BY}})
+    return rows
