@@ -206,3 +206,34 @@ def _tokenizer_with_chat_template(folder: Path) -> Path:
     )
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def _slow_echo(server: Any, replies: Any) -> None:
+    server.on("/v1/completions", lambda request: replies.Reply(
+        replies.echo_reply(request.body["prompt"]).body, delay=0.1))
+
+
+SCORE_REQUESTS = [ScoreRequest(prompt=f"Ticket {i}\nLabel:", choices=(" billing", " other"))
+                  for i in range(4)]
+
+
+def test_scoring_on_a_server_that_serves_lora_sends_one_request_at_a_time(lora_server,
+                                                                           replies):
+    """vLLM issue 29955: with LoRA enabled, prompt log-probs of several requests in one
+    engine step kill the engine, for base-model requests too."""
+    _slow_echo(lora_server, replies)
+    backend = backend_for(lora_server, concurrency=8)
+    assert backend.serves_lora()
+    scores = backend.score(BASE, SCORE_REQUESTS)
+    assert lora_server.max_active == 1
+    assert [s.token_counts for s in scores] == [(1, 1)] * 4
+    # generation is not affected: it still runs concurrently
+    backend.generate(BASE, [GenerateRequest(prompt=f"p{i}") for i in range(8)])
+
+
+def test_scoring_on_a_server_without_lora_runs_concurrently(openai_server, replies):
+    _slow_echo(openai_server, replies)
+    backend = backend_for(openai_server, concurrency=8)
+    assert not backend.serves_lora()
+    backend.score(BASE, SCORE_REQUESTS)
+    assert openai_server.max_active > 1

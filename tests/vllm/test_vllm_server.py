@@ -28,10 +28,11 @@ pytestmark = [
 BASE_NAME, LORA_NAME = "tiny-base", "billing"  # as served by conftest.vllm_server
 LABELS = ("billing", "shipping", "technical", "account", "returns", "other")
 TOLERANCE = 1e-4
-# Scoring goes one request at a time: on a server started with --enable-lora, prompt
-# log-probs of several requests in one engine step kill vLLM's CPU engine, for the base
-# as well as the adapter (vLLM issue 29955; "einsum(): subscript b has size 8 for
-# operand 1 which does not broadcast with previously seen size 63" in bgmv_shrink).
+# The scoring tests use the default concurrency (8) on purpose: on a server started with
+# --enable-lora, prompt log-probs of several requests in one engine step kill vLLM's CPU
+# engine, for the base as well as the adapter (vLLM issue 29955; "einsum(): subscript b
+# has size 8 for operand 1 which does not broadcast with previously seen size 63" in
+# bgmv_shrink). The backend sees the LoRA in /models and scores one request at a time.
 
 
 def http_backend(server: VLLMServer, tiny_base: Path, concurrency: int = 8) -> OpenAIHTTPBackend:
@@ -115,7 +116,9 @@ def test_base_scores_equal_the_transformers_backend(
 ):
     requests = score_requests(tiny_examples[:16])
     ref = ModelRef("base", str(tiny_base))
-    served = http_backend(vllm_server, tiny_base, concurrency=1).score(ref, requests)
+    backend = http_backend(vllm_server, tiny_base)
+    assert backend.serves_lora()
+    served = backend.score(ref, requests)
     local = transformers_backend.score(ref, requests)
     difference = max_difference(served, local)
     print(f"\nbase: max |vLLM - transformers| log-prob = {difference:.2e}")
@@ -127,7 +130,7 @@ def test_lora_scores_equal_the_transformers_backend_with_the_adapter(
     vllm_server, tiny_base, billing_adapter, tiny_examples, transformers_backend
 ):
     requests = score_requests(tiny_examples[:16])
-    backend = http_backend(vllm_server, tiny_base, concurrency=1)
+    backend = http_backend(vllm_server, tiny_base)
     served = backend.score(served_ref("c", str(tiny_base), LORA_NAME), requests)
     local = transformers_backend.score(ModelRef("c", str(tiny_base), billing_adapter), requests)
     base = backend.score(ModelRef("base", str(tiny_base)), requests)

@@ -21,6 +21,7 @@ go through the session's response cache like every backend's.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -184,6 +185,7 @@ class OpenAIHTTPBackend:
         """Log-likelihood of each choice after its context, one echo call per choice."""
         model = self.served_name(ref)
         jobs = [job for i, r in enumerate(requests) for job in self._score_jobs(i, r)]
+        serial = asyncio.Lock() if self.serves_lora() else None  # see serves_lora
 
         async def one(client: JSONClient, job: _ScoreJob) -> tuple[float, int]:
             body: dict[str, Any] = {"model": model, "prompt": job.prompt, "echo": True,
@@ -191,7 +193,11 @@ class OpenAIHTTPBackend:
             if job.plain:
                 body["add_special_tokens"] = False
             try:
-                answer = await client.post("completions", body)
+                if serial is not None:
+                    async with serial:
+                        answer = await client.post("completions", body)
+                else:
+                    answer = await client.post("completions", body)
             except BackendHTTPError as exc:
                 if exc.status in (400, 404, 422, 501):
                     raise PromptLogprobsUnsupported(
@@ -208,6 +214,15 @@ class OpenAIHTTPBackend:
             logprobs[job.request].append(value)
             counts[job.request].append(count)
         return [ChoiceScores(tuple(lp), tuple(n)) for lp, n in zip(logprobs, counts, strict=True)]
+
+    def serves_lora(self) -> bool:
+        """Whether the server serves a LoRA adapter (a model with a ``parent``).
+
+        Such a vLLM server crashes when the prompt log-probabilities of several
+        requests fall into one engine step (vLLM issue 29955; for base-model requests
+        too), so scoring sends one request at a time to it. Generation is unaffected.
+        """
+        return any(entry.get("parent") for entry in self.served_models().values())
 
     def _score_jobs(self, index: int, request: ScoreRequest) -> list[_ScoreJob]:
         """Context + choice texts; trailing whitespace of the context goes to the choice,
