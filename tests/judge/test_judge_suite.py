@@ -82,6 +82,9 @@ def test_a_calibrated_judge_grades_and_compares(pytester, judge_server, gate_rec
     assert gates["judge_calibrated"]["values"]["kappa"] == pytest.approx(1.0)
     assert gates["judge_scores"]["values"]["n"] == 12
     assert 0 <= gates["judge_win_rate"]["values"]["position_bias"] <= 0.2
+    newest = sorted((pytester.path / "reports" / "runs").glob("*.json"))[-1]
+    [judge] = [r for r in json.loads(newest.read_text())["references"] if r["role"] == "judge"]
+    assert judge["base"] == "judge" and judge["fingerprint"].startswith("openai:")
     graded = [r for r in judge_server.posts("/v1/chat/completions")
               if "ANSWER TO GRADE" in _quotes(r.body)]
     assert len(graded) == 16 + 12  # calibration items, then the candidate's answers
@@ -112,6 +115,9 @@ def test_an_unreachable_judge_fails_closed(pytester, judge_server):
     judge_server.stop()
     result = pytester.runpytest_subprocess("test_judge.py", "--tg-judge", f"{url},judge")
     result.assert_outcomes(failed=3)
+    newest = sorted((pytester.path / "reports" / "runs").glob("*.json"))[-1]
+    [judge] = [r for r in json.loads(newest.read_text())["references"] if r["role"] == "judge"]
+    assert judge["fingerprint"] is None  # recorded, though its server never answered
     assert "could not" in result.stdout.str() or "not evaluated" in result.stdout.str()
 
 

@@ -95,7 +95,22 @@ def _references(session: GateSession) -> list[ReferenceRecord]:
             fingerprint=fingerprint, task=session.config.name,
             adapter_sha256=folder_fingerprint(Path(ref.adapter)) if ref.adapter else None,
         ))
+    if session.parent is None and "judge" in session.__dict__:
+        records.append(_judge_reference(session))
     return records
+
+
+def _judge_reference(session: GateSession) -> ReferenceRecord:
+    """The judge that graded this run: its served name and, when its server answers,
+    the fingerprint of what it serves (an unreachable judge is recorded without one;
+    its gates already failed closed and say why)."""
+    judge = session.judge
+    try:
+        fingerprint: str | None = judge.backend.fingerprint(judge.model)
+    except Exception:  # the record must be written whatever the judge's server does
+        fingerprint = None
+    return ReferenceRecord(role="judge", base=judge.model.base, adapter=None,
+                           fingerprint=fingerprint, task=session.config.name)
 
 
 def _examples(session: GateSession) -> list[ExampleRecord]:
