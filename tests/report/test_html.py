@@ -12,7 +12,8 @@ from types import ModuleType
 import pytest
 
 from tunegate.cli import main
-from tunegate.report.html import render_html, write_text
+from tunegate.data import write_text_atomic
+from tunegate.report.html import render_html
 from tunegate.report.sources import HistorySource
 from tunegate.report.summary import ReportOptions, build_report
 
@@ -173,13 +174,13 @@ def test_failed_report_leaves_the_previous_one_intact(nightly, tmp_path, capsys)
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md"]
 
 
-def test_write_text_is_atomic(tmp_path):
+def test_report_files_are_written_atomically(tmp_path):
     target = tmp_path / "report.html"
-    write_text(target, "first")
+    write_text_atomic(target, "first")
     blocker = tmp_path / "blocked"
     (blocker / "inside").mkdir(parents=True)  # os.replace cannot put a file over a folder
     with pytest.raises(OSError):
-        write_text(blocker, "second")
+        write_text_atomic(blocker, "second")
     assert target.read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "report.html"]
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from tunegate.capability._results import TaskResult
+from tunegate.data import write_text_atomic
 
 SCHEMA_VERSION = 1
 
@@ -56,17 +55,8 @@ class ResultCache:
         """Store a successful result; results with an error are never stored."""
         if result.error is not None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         record = {"schema_version": SCHEMA_VERSION, **result.to_dict()}
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key[:12]}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(record, stream)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, self.folder / f"{key}.json")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.folder / f"{key}.json", json.dumps(record))
 
     def __len__(self) -> int:
         return len(list(self.folder.glob("*.json"))) if self.folder.is_dir() else 0

@@ -22,13 +22,13 @@ files to it (``tunegate example lm-eval-tasks --check``).
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
+
+from tunegate.data import write_text_atomic
 
 CLOZE_TASK: Final = "example_cloze"
 FACTS_TASK: Final = "example_facts"
@@ -191,16 +191,7 @@ def write_example_tasks(folder: Path) -> list[Path]:
     written = []
     for relative, text in example_task_files().items():
         path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, text)
         written.append(path)
     return written
 

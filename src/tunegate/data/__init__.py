@@ -9,6 +9,7 @@ from tunegate.data._jsonl import (
     provenance_path,
     write_examples,
     write_json,
+    write_text_atomic,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "provenance_path",
     "write_examples",
     "write_json",
+    "write_text_atomic",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from tunegate.data import Example, Message
+from tunegate.data import Example, Message, write_examples
 from tunegate.example import tickets
 from tunegate.example.tickets import (
     LABELS,
@@ -196,7 +196,7 @@ def write_datasets(root: Path, seed: int = 0) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for split, examples in build_datasets(seed).items():
         paths[split] = Path(root) / SPLIT_FILES[split]
-        tickets._write_jsonl(paths[split], examples)
+        write_examples(paths[split], examples)
     schema_path = Path(root) / SPLIT_FILES["schema"]
     schema_path.write_text(json.dumps(SCHEMA, indent=2) + "\n", encoding="utf-8")
     paths["schema"] = schema_path

@@ -10,20 +10,17 @@ perfectly, and the gates have something to see.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import random
 import re
-import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Final
 
-from tunegate.data import Example, Message
+from tunegate.data import Example, Message, write_examples
 from tunegate.data.hygiene._duplicates import normalize_text, shingle_hashes
 from tunegate.example import _ticket_templates as templates
 from tunegate.example._general_text import general_corpus, general_facts
@@ -370,25 +367,10 @@ def _off_topic(
                      seen, dates)
 
 
-def _write_jsonl(path: Path, examples: Iterable[Example]) -> None:
-    """Write one JSON record a line, atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            for example in examples:
-                stream.write(json.dumps(example.to_record(), ensure_ascii=False) + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_datasets(root: Path, seed: int = 0) -> dict[str, Path]:
     """Write every split under `root` (paths in `SPLIT_FILES`) and return them by split."""
     paths: dict[str, Path] = {}
     for split, examples in build_datasets(seed).items():
         paths[split] = Path(root) / SPLIT_FILES[split]
-        _write_jsonl(paths[split], examples)
+        write_examples(paths[split], examples)
     return paths

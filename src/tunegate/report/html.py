@@ -9,16 +9,16 @@ produced is inserted as markup.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunegate.data import write_text_atomic
+
 if TYPE_CHECKING:
     from tunegate.report.summary import RunReport
 
-__all__ = ["ReportFiles", "render_html", "write_report", "write_text"]
+__all__ = ["ReportFiles", "render_html", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -74,24 +74,6 @@ def render_html(report: RunReport, *, plots: bool = True) -> str:
     return environment.get_template("report.html.j2").render(report=report, plots=drawn)
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically: a temporary file beside ``path``, then a rename.
-
-    A reader sees the old file or the new one, never a half-written one; on any error
-    the temporary file is removed and ``path`` is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_report(report: RunReport, out: Path) -> ReportFiles:
     """Render the HTML report and the Markdown summary, then write both into ``out``.
 
@@ -102,6 +84,6 @@ def write_report(report: RunReport, out: Path) -> ReportFiles:
 
     html, markdown = render_html(report), render_markdown(report)
     files = ReportFiles(out / "report.html", out / "summary.md")
-    write_text(files.html, html)
-    write_text(files.markdown, markdown)
+    write_text_atomic(files.html, html)
+    write_text_atomic(files.markdown, markdown)
     return files
