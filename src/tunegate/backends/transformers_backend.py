@@ -7,6 +7,7 @@ one load. torch, transformers and peft are imported only when a backend is built
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -57,6 +58,16 @@ def _import_stack() -> tuple[Any, Any, Any]:
     return torch, transformers, peft
 
 
+def _cache_argument(model_class: type) -> str:
+    """The name of the key/value cache in a model's forward and in its output.
+
+    transformers 5.24 renamed `past_key_values` to `cache` (the old name warns); the
+    name is read from the model's own signature, so both sides of the rename work.
+    """
+    parameters = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
 class TransformersBackend:
     """Scores and generations from a local (or cached hub) base model plus LoRA adapters."""
 
@@ -73,6 +84,7 @@ class TransformersBackend:
         dtype = getattr(torch, self.config.dtype)
         model = transformers.AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
         self.model: Any = model.to(self.config.device).eval()
+        self._cache_arg = _cache_argument(type(model))
         self._peft: Any = None
         self._adapters: dict[str, str] = {}  # adapter fingerprint -> peft adapter name
         self._base_folder = Path(transformers.utils.cached_file(base, "config.json")).parent
@@ -183,7 +195,8 @@ class TransformersBackend:
                 mask = torch.cat([mask.new_ones(len(batch), shared), mask], dim=1)
                 positions = positions + shared
             out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                        past_key_values=cache, use_cache=cache is not None, logits_to_keep=1)
+                        use_cache=cache is not None, logits_to_keep=1,
+                        **{self._cache_arg: cache})
             logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
             return [
                 ChoiceScores(
@@ -208,7 +221,7 @@ class TransformersBackend:
         rows = len(batch)
         layers = [
             (layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
-            for layer in out.past_key_values.layers
+            for layer in getattr(out, self._cache_arg).layers
         ]
         return shared, transformers.DynamicCache(layers)
 
@@ -246,8 +259,8 @@ class TransformersBackend:
         device = self.config.device
         keep = width - min(offsets[row] + position for row, position, _, _ in picks)
         out = model(input_ids=ids_t.to(device), attention_mask=mask[:, None].to(device),
-                    position_ids=pos_t.to(device), past_key_values=cache,
-                    use_cache=cache is not None, logits_to_keep=keep)
+                    position_ids=pos_t.to(device), use_cache=cache is not None,
+                    logits_to_keep=keep, **{self._cache_arg: cache})
         row_index = torch.tensor([row for row, _, _, _ in picks])
         column = torch.tensor([offsets[row] + pos - (width - keep) for row, pos, _, _ in picks])
         logprobs = torch.log_softmax(out.logits[row_index, column].float(), dim=-1)
