@@ -17,6 +17,7 @@ from tunegate.backends import (
     ResponseCache,
     ScoreRequest,
 )
+from tunegate.backends._cache import request_key
 from tunegate.data import Example
 
 pytest.importorskip("torch")
@@ -144,3 +145,42 @@ def test_cache_of_another_schema_is_refused(tmp_path):
         db.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
     with pytest.raises(RuntimeError, match="schema 999"):
         ResponseCache(path)
+
+
+def test_usage_is_measured_and_a_cache_hit_keeps_what_was_measured(
+        real_backend, tiny_examples, tmp_path):
+    ref = ModelRef("base", real_backend.base)
+    requests = score_requests(tiny_examples[:12])
+    cold = CachedBackend(real_backend, ResponseCache(tmp_path / "c.sqlite")).score(ref, requests)
+    for answer, request in zip(cold, requests, strict=True):
+        rendered = real_backend.tokenizer.apply_chat_template(
+            [m.model_dump() for m in request.messages or ()], tokenize=False,
+            add_generation_prompt=True)
+        assert answer.prompt_tokens is not None
+        assert abs(answer.prompt_tokens - len(real_backend.tokenizer(rendered).input_ids)) <= 2
+        assert answer.latency_ms is not None and answer.latency_ms > 0
+        assert answer.busy_ms is not None and 0 < answer.busy_ms <= answer.latency_ms * 1.5
+    warm = CachedBackend(real_backend, ResponseCache(tmp_path / "c.sqlite")).score(ref, requests)
+    assert [(a.prompt_tokens, a.latency_ms, a.busy_ms) for a in warm] == \
+        [(a.prompt_tokens, a.latency_ms, a.busy_ms) for a in cold]
+
+
+def test_generations_carry_their_usage(real_backend, tiny_examples):
+    ref = ModelRef("base", real_backend.base)
+    requests = [GenerateRequest(messages=e.messages, max_new_tokens=4) for e in tiny_examples[:5]]
+    answers = CachedBackend(real_backend, None).generate(ref, requests)
+    assert all(a.prompt_tokens and a.prompt_tokens > 10 for a in answers)
+    assert all(a.latency_ms and a.busy_ms for a in answers)
+
+
+def test_answers_cached_before_usage_was_recorded_load_without_it(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    backend = CachedBackend(CountingBackend(None, die_after_calls=0), cache)  # type: ignore[arg-type]
+    request = ScoreRequest(choices=CHOICES, prompt="hello")
+    ref = ModelRef("base", "m")
+    backend._fingerprints[ModelRef("", "m", None)] = "fp"
+    key = request_key("fp", "score", request.key())
+    cache.put_many("score", [(key, {"logprobs": [-1.0, -2.0, -3.0], "token_counts": [1, 1, 1]})])
+    [answer] = backend.score(ref, [request])
+    assert answer == ChoiceScores((-1.0, -2.0, -3.0), (1, 1, 1))
+    assert (answer.prompt_tokens, answer.latency_ms, answer.busy_ms) == (None, None, None)

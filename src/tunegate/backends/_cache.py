@@ -11,8 +11,9 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,7 +108,8 @@ class CachedBackend:
     def score(self, ref: ModelRef, requests: Sequence[ScoreRequest]) -> list[ChoiceScores]:
         return self._through_cache(
             "score", ref, requests, self.inner.score,
-            lambda v: ChoiceScores(tuple(v["logprobs"]), tuple(v["token_counts"])),
+            lambda v: ChoiceScores(tuple(v["logprobs"]), tuple(v["token_counts"]),
+                                   v.get("prompt_tokens"), v.get("latency_ms"), v.get("busy_ms")),
         )
 
     def generate(self, ref: ModelRef, requests: Sequence[GenerateRequest]) -> list[Generation]:
@@ -125,7 +127,7 @@ class CachedBackend:
     ) -> list[T]:
         if self.cache is None:
             self.misses += len(requests)
-            return compute(ref, requests)
+            return _timed(compute, ref, requests)
         fingerprint = self.fingerprint(ref)
         keys = [request_key(fingerprint, kind, r.key()) for r in requests]
         stored = self.cache.get_many(list(dict.fromkeys(keys)))
@@ -133,11 +135,22 @@ class CachedBackend:
         self.hits += len(requests) - len(missing)
         self.misses += len(missing)
         for chunk in _chunks(missing, self.chunk_size):
-            answers = compute(ref, [requests[i] for i in chunk])
+            answers = _timed(compute, ref, [requests[i] for i in chunk])
             values = [asdict(answer) for answer in answers]
             self.cache.put_many(kind, [(keys[i], v) for i, v in zip(chunk, values, strict=True)])
             stored.update((keys[i], v) for i, v in zip(chunk, values, strict=True))
         return [decode(stored[key]) for key in keys]
+
+
+def _timed(
+    compute: Callable[[ModelRef, Sequence[R]], list[T]], ref: ModelRef, requests: Sequence[R]
+) -> list[T]:
+    """The answers, each with its share of the call's wall time as ``busy_ms`` (unless
+    the backend measured that itself)."""
+    start = time.perf_counter()
+    answers = compute(ref, requests)
+    share = (time.perf_counter() - start) * 1000 / max(len(requests), 1)
+    return [a if a.busy_ms is not None else replace(a, busy_ms=share) for a in answers]
 
 
 def request_key(fingerprint: str, kind: str, request: dict[str, Any]) -> str:

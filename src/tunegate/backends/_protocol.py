@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tunegate.data import Message
+
+if TYPE_CHECKING:
+    from tunegate.prompting import PromptStrategy
 
 
 @dataclass(frozen=True)
@@ -21,17 +24,20 @@ class ModelRef:
 
     ``name`` is the role (``base``, ``production``, ``candidate``) or any label the
     suite chooses; it is not part of the identity: two refs with the same base and
-    adapter content share every cached response.
+    adapter content share every cached response. ``prompting`` makes it a prompted
+    baseline: the tasks ask it with that strategy (the backend never sees it).
     """
 
     name: str
     base: str
     adapter: Path | None = None
+    prompting: PromptStrategy | None = None
 
     def describe(self) -> str:
+        asked = f", {self.prompting.describe()}" if self.prompting is not None else ""
         if self.adapter is not None:
-            return f"{self.name} ({self.adapter})"
-        return f"{self.name} (base {self.base})"
+            return f"{self.name} ({self.adapter}{asked})"
+        return f"{self.name} (base {self.base}{asked})"
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,18 @@ class ScoreRequest:
 
 @dataclass(frozen=True)
 class ChoiceScores:
-    """Summed log-probability and token count of each choice, in request order."""
+    """Summed log-probability and token count of each choice, in request order.
+
+    ``prompt_tokens``, ``latency_ms`` and ``busy_ms`` are the request's usage (see
+    :class:`Generation`); None where the backend could not tell. Usage is measured,
+    not answered: it takes no part in equality.
+    """
 
     logprobs: tuple[float, ...]
     token_counts: tuple[int, ...]
+    prompt_tokens: int | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    busy_ms: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -88,11 +102,23 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class Generation:
-    """Generated text (stop string excluded) and the number of generated tokens."""
+    """Generated text (stop string excluded) and the number of generated tokens.
+
+    Usage, None where the backend could not tell: ``prompt_tokens`` is the input's
+    length in tokens (chat template applied); ``latency_ms`` what the request waited
+    for its answer from the moment it was sent (a backend's own queue excluded: a
+    batch's requests each wait for the batch); ``busy_ms`` the request's share of the
+    backend's busy time (a call's wall time over the requests in it), from which
+    throughput and cost per request follow. The response cache keeps all three, so a
+    rerun reports what was measured when the answer was computed.
+    """
 
     text: str
     token_count: int
     finish_reason: str = field(default="stop")
+    prompt_tokens: int | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    busy_ms: float | None = field(default=None, compare=False)
 
 
 @runtime_checkable

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def _cache_argument(model_class: type) -> str:
     transformers 5.24 renamed `past_key_values` to `cache` (the old name warns); the
     name is read from the model's own signature, so both sides of the rename work.
     """
-    parameters = inspect.signature(model_class.forward).parameters
+    parameters = inspect.signature(getattr(model_class, "forward")).parameters  # noqa: B009
     return "cache" if "cache" in parameters else "past_key_values"
 
 
@@ -155,8 +156,12 @@ class TransformersBackend:
         ) as advance:
             for start in range(0, len(encoded), size):
                 batch = encoded[start : start + size]
-                for item, scores in zip(batch, self._score_batch(model, batch), strict=True):
-                    results[item.index] = scores
+                began = time.perf_counter()
+                scored = self._score_batch(model, batch)
+                waited = (time.perf_counter() - began) * 1000  # each request waits for its batch
+                for item, scores in zip(batch, scored, strict=True):
+                    results[item.index] = replace(scores, prompt_tokens=len(item.context),
+                                                  latency_ms=waited)
                 advance(len(batch))
         return [r for r in results if r is not None]
 
@@ -306,10 +311,13 @@ class TransformersBackend:
                 indices.sort(key=lambda i: -len(encoded[i]))
                 for start in range(0, len(indices), self.config.batch_size):
                     chunk = indices[start : start + self.config.batch_size]
+                    began = time.perf_counter()
                     outputs = self._generate_batch(model, [encoded[i] for i in chunk],
                                                    requests[chunk[0]])
+                    waited = (time.perf_counter() - began) * 1000
                     for i, generation in zip(chunk, outputs, strict=True):
-                        results[i] = generation
+                        results[i] = replace(generation, prompt_tokens=len(encoded[i]),
+                                             latency_ms=waited)
                     advance(len(chunk))
         return [r for r in results if r is not None]
 
