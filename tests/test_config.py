@@ -361,3 +361,22 @@ def test_with_task_overrides_changes_only_that_task(tmp_path):
     assert config.tasks["extraction"].candidate == "extract-good"  # the original is frozen
     with pytest.raises(ConfigError, match=r"option tasks\.extraction\.thresholds\.json_validity"):
         config.with_task_overrides("extraction", thresholds={"json_validity": 2})
+
+
+def test_baselines_and_cost_are_validated_with_their_field(tmp_path):
+    base = ('base = "m"\ncandidate = "c"\n[task]\nlabels = ["a", "b"]\n'
+            '[data]\neval = "e.jsonl"\n')
+    config = load_config(write(tmp_path, base + '[baselines.8-shot]\nshots = 8\n'
+                                          '[cost]\ngpu_hour = 2.5\n'))
+    assert config.baselines["8-shot"].shots == 8 and config.baselines["8-shot"].model == "base"
+    assert config.cost is not None and config.cost.gpu_hour == 2.5
+    with pytest.raises(ConfigError, match=r"baselines.*named after a role: candidate"):
+        load_config(write(tmp_path, base + "[baselines.candidate]\nshots = 1\n"))
+    with pytest.raises(ConfigError, match=r"baselines.x.shots"):
+        load_config(write(tmp_path, base + "[baselines.x]\nshots = -1\n"))
+    with pytest.raises(ConfigError, match=r"cost.*not both"):
+        load_config(write(tmp_path, base + "[cost]\ngpu_hour = 1\ninput_per_million = 1\n"))
+    with pytest.raises(ConfigError, match=r"cost.*no price"):
+        load_config(write(tmp_path, base + '[cost]\ncurrency = "EUR"\n'))
+    with pytest.raises(ConfigError, match=r"thresholds.baseline_metric"):
+        load_config(write(tmp_path, base + '[thresholds]\nbaseline_metric = "f1"\n'))

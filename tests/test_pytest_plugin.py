@@ -71,7 +71,7 @@ def test_passing_gate_prints_the_summary_and_writes_a_record(pytester, gate_proj
                                  "run record: *.json"])
     [record] = (pytester.path / "reports" / "runs").glob("*.json")
     data = json.loads(record.read_text())
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == 3
     assert data["passed"] is True
     assert {g["name"] for g in data["gates"]} == {"macro_f1", "class_f1_floor",
                                                   "class_no_regression", "golden_regression"}

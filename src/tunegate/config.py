@@ -28,8 +28,10 @@ from tunegate.training._config import TrainingConfig
 
 __all__ = [
     "BackendConfig",
+    "BaselineConfig",
     "CapabilityConfig",
     "ConfigError",
+    "CostConfig",
     "DataConfig",
     "ExtractionTaskConfig",
     "GateConfig",
@@ -40,6 +42,7 @@ __all__ = [
     "TaskConfig",
     "TaskGateConfig",
     "Thresholds",
+    "VLLMConfig",
     "find_config",
     "load_config",
 ]
@@ -154,6 +157,13 @@ class Thresholds(_Section):
     ood_confidence_cut: float = Field(default=0.8, ge=0.0, le=1.0)
     max_ood_confident_wrong: float = Field(default=0.10, ge=0.0, le=1.0)
     min_ood_abstain: float = Field(default=0.5, ge=0.0, le=1.0)
+    # prompted baselines, latency and cost
+    min_delta_over_baseline: float = Field(default=0.0, ge=-1.0, le=1.0)
+    baseline_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
+    max_p50_latency_ms: float | None = Field(default=None, gt=0)
+    max_p95_latency_ms: float | None = Field(default=None, gt=0)
+    max_tokens_per_request: float | None = Field(default=None, gt=0)
+    max_cost_per_1000: float | None = Field(default=None, ge=0)
 
     @field_validator("field_accuracy")
     @classmethod
@@ -219,11 +229,16 @@ class HygieneConfig(_Section):
 class OpenAIConfig(_Section):
     """An OpenAI-compatible server (vLLM, TGI, a hosted API): where, and how to call it.
 
-    ``api_key_env`` names the environment variable that holds the key; the key itself
-    never enters the configuration, the run record or the cache.
+    ``base_url`` is one server, or a list of servers that serve the same models under
+    the same names (one vLLM per GPU or host): calls are spread over them, with at most
+    ``concurrency`` in flight on each. ``api_key_env`` names the environment variable
+    that holds the key; the key itself never enters the configuration, the run record
+    or the cache.
     """
 
-    base_url: str = Field(pattern=r"^https?://", description="e.g. http://127.0.0.1:8000/v1")
+    base_url: str | tuple[str, ...] = Field(
+        description="e.g. http://127.0.0.1:8000/v1, or a list of such URLs"
+    )
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     model: str | None = Field(default=None, description="served name of the base model")
     tokenizer: str | None = Field(
@@ -235,21 +250,78 @@ class OpenAIConfig(_Section):
     backoff_s: float = Field(default=0.5, ge=0)
     max_backoff_s: float = Field(default=30.0, ge=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_plural_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "base_urls" in data:
+            raise ValueError("several servers go in base_url as a list: "
+                             'base_url = ["http://gpu0:8000/v1", "http://gpu1:8000/v1"]')
+        return data
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _server_urls(cls, value: Any) -> Any:
+        urls = [value] if isinstance(value, str) else value
+        if not isinstance(urls, list | tuple) or not urls:
+            raise ValueError("expected a URL or a non-empty list of URLs")
+        seen: set[str] = set()
+        for number, url in enumerate(urls, start=1):
+            what = repr(url) if isinstance(value, str) else f"entry {number} ({url!r})"
+            if not isinstance(url, str) or not re.match(r"https?://", url):
+                raise ValueError(f"{what} must start with http:// or https://")
+            if url.rstrip("/") in seen:
+                raise ValueError(f"{what} is listed twice")
+            seen.add(url.rstrip("/"))
+        return value if isinstance(value, str) else tuple(urls)
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """The base URLs of the servers, in configured order."""
+        return (self.base_url,) if isinstance(self.base_url, str) else self.base_url
+
+
+class VLLMConfig(_Section):
+    """vLLM's engine in-process ([backend.vllm], optional): how large it is built.
+
+    ``max_lora_rank`` is fixed when the engine starts (at its first request); unset, it
+    is vLLM's default 16, or the r of that request's adapter rounded up when larger.
+    """
+
+    max_model_len: int | None = Field(
+        default=None, ge=16, description="context length (default: the model's own)"
+    )
+    kv_cache_gib: float = Field(
+        default=1.0, gt=0,
+        description="KV cache size (on a CPU an exported VLLM_CPU_KVCACHE_SPACE wins)",
+    )
+    max_lora_rank: Literal[8, 16, 32, 64, 128, 256, 320, 512] | None = None
+    max_loras: int = Field(default=2, ge=1, le=64, description="adapters kept loaded")
+    enforce_eager: bool = Field(default=True, description="False: CUDA graphs on a GPU")
+
 
 class BackendConfig(_Section):
-    """Which backend computes: in-process transformers (default) or an OpenAI server."""
+    """Which backend computes: in-process transformers (default), an OpenAI server, or
+    vLLM's engine in-process."""
 
-    kind: Literal["transformers", "openai"] = "transformers"
+    kind: Literal["transformers", "openai", "vllm"] = "transformers"
     batch_size: int = Field(default=32, ge=1)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1)
     openai: OpenAIConfig | None = None
+    vllm: VLLMConfig | None = None
 
     @model_validator(mode="after")
     def _openai_needs_server(self) -> BackendConfig:
         if self.kind == "openai" and self.openai is None:
             raise ValueError("kind 'openai' needs a [backend.openai] table with base_url")
+        return self
+
+    @model_validator(mode="after")
+    def _vllm_settings_need_vllm(self) -> BackendConfig:
+        if self.vllm is not None and self.kind != "vllm":
+            raise ValueError(f"a [backend.vllm] table needs kind = 'vllm' (kind is "
+                             f"{self.kind!r})")
         return self
 
 
@@ -312,6 +384,41 @@ class CapabilityConfig(_Section):
         return tasks
 
 
+class BaselineConfig(_Section):
+    """A prompted baseline: a model (the base unless said) asked with a prompt strategy.
+
+    ``shots`` demonstrations are drawn from the training split, seeded and stratified
+    by label, never one whose text is in the evaluation or golden sets; ``system``
+    replaces the examples' own system prompt.
+    """
+
+    model: str = Field(default="base", description="any reference: base, an adapter, ...")
+    shots: int = Field(default=0, ge=0, le=64)
+    system: str | None = Field(default=None, min_length=1)
+    seed: int | None = Field(default=None, description="default: the run's seed")
+
+
+class CostConfig(_Section):
+    """Prices that turn measured usage into cost per 1,000 requests: per million input
+    and output tokens (an API), or per GPU hour with the measured throughput (self-hosted).
+    """
+
+    input_per_million: float | None = Field(default=None, ge=0)
+    output_per_million: float | None = Field(default=None, ge=0)
+    gpu_hour: float | None = Field(default=None, ge=0)
+    currency: str = Field(default="USD", min_length=1, max_length=8)
+
+    @model_validator(mode="after")
+    def _one_pricing(self) -> CostConfig:
+        tokens = self.input_per_million is not None or self.output_per_million is not None
+        if tokens and self.gpu_hour is not None:
+            raise ValueError("price by tokens (input_per_million, output_per_million) or by "
+                             "gpu_hour, not both")
+        if not tokens and self.gpu_hour is None:
+            raise ValueError("no price: set input_per_million/output_per_million or gpu_hour")
+        return self
+
+
 class TaskGateConfig(_Section):
     """A further task gated in the same run: its own adapters, data and thresholds.
 
@@ -355,9 +462,22 @@ class GateConfig(_Section):
     hygiene: HygieneConfig = HygieneConfig()
     judge: JudgeConfig = JudgeConfig()
     capability: CapabilityConfig = CapabilityConfig()
+    baselines: dict[str, BaselineConfig] = Field(default_factory=dict)
+    cost: CostConfig | None = None
     tasks: dict[str, TaskGateConfig] = Field(default_factory=dict)
     name: str = Field(default="main", description="the task's name in records and reports")
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("baselines")
+    @classmethod
+    def _baseline_names(cls, baselines: dict[str, BaselineConfig]) -> dict[str, BaselineConfig]:
+        taken = sorted(set(baselines) & {"base", "production", "candidate", "judge"})
+        if taken:
+            raise ValueError(f"a baseline cannot be named after a role: {', '.join(taken)}")
+        bad = [name for name in baselines if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name)]
+        if bad:
+            raise ValueError(f"baseline names are letters, digits, '-', '_' and '.': {bad}")
+        return baselines
 
     @property
     def root(self) -> Path:

@@ -90,6 +90,12 @@ def _find_from(config: pytest.Config) -> str | None:
     return str(found) if found else None
 
 
+def gate_session(config: pytest.Config) -> GateSession:
+    """The run's gate session (made on first use): for hooks such as
+    ``pytest_generate_tests`` that parametrize by the configuration."""
+    return _session(config)
+
+
 def _session(config: pytest.Config) -> GateSession:
     session = config.stash[_SESSION]
     if session is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from tunegate.training import AdapterStore, TrainingConfig, TrainingItem
 if TYPE_CHECKING:
     from tunegate.capability import TaskResult
     from tunegate.judge import Judge
+    from tunegate.prompting import Demonstration
 
 SPLITS = ("train", "eval", "golden", "ood")
 EXAMPLE_BASE = "example"
@@ -41,6 +43,7 @@ class GateSession:
         self._tasks: dict[str, GateSession] = {}
         self._probes: list[Example] | None = None
         self._capability: dict[str, dict[str, TaskResult]] = {}
+        self._refs: dict[str, ModelRef] = {}  # every reference predicted or extracted, by name
         self.record_path: Path | None = None
         self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -82,8 +85,8 @@ class GateSession:
 
     @cached_property
     def backend(self) -> CachedBackend:
-        """The configured backend (transformers+peft, or an OpenAI-compatible server)
-        behind the response cache (unless disabled)."""
+        """The configured backend (transformers+peft, an OpenAI-compatible server, or
+        vLLM in-process) behind the response cache (unless disabled)."""
         if self.parent is not None:
             return self.parent.backend
         inner: Backend
@@ -93,6 +96,10 @@ class GateSession:
 
             local = Path(self.base_path).is_dir()
             inner = OpenAIHTTPBackend(settings.openai, tokenizer=self.base_path if local else None)
+        elif settings.kind == "vllm":
+            from tunegate.backends.vllm_backend import VLLMBackend
+
+            inner = VLLMBackend(self.base_path, settings)
         else:
             from tunegate.backends.transformers_backend import TransformersBackend
 
@@ -158,6 +165,51 @@ class GateSession:
     def reference(self) -> ModelRef:
         """What the candidate must not regress from: production, else the base."""
         return self.production or self.base
+
+    @cached_property
+    def baselines(self) -> dict[str, ModelRef]:
+        """The prompted baselines of [tool.tunegate.baselines], by name: each a model
+        (the base unless configured) with its prompt strategy."""
+        from tunegate.prompting import PromptStrategy
+
+        refs = {}
+        for name, spec in self.config.baselines.items():
+            model = self.resolve(name, spec.model)
+            seed = self.config.seed if spec.seed is None else spec.seed
+            try:
+                shown = self.demonstrations(spec.shots, seed)
+            except ValueError as exc:
+                raise ConfigError(self.config.source, None, f"baselines.{name}.shots",
+                                  str(exc)) from None
+            strategy = PromptStrategy(system=spec.system, demonstrations=shown)
+            refs[name] = replace(model, name=name, prompting=strategy)
+        return refs
+
+    def demonstrations(self, shots: int, seed: int) -> tuple[Demonstration, ...]:
+        """``shots`` training examples to show a prompted baseline: seeded, stratified by
+        label, none whose text is in the eval, golden or OOD split (exactly or nearly)."""
+        from tunegate.prompting import draw_demonstrations
+
+        if shots == 0:
+            return ()
+        if self.config.data.train is None:
+            raise ValueError("demonstrations are drawn from the train split: configure "
+                             "data.train")
+        train = self.dataset("train")
+        held_out = [e for split in ("eval", "golden", "ood")
+                    if getattr(self.config.data, split) is not None
+                    for e in self.dataset(split)]
+        excluded: set[str] = set()
+        if held_out:
+            from tunegate.data.hygiene import leaked_ids
+            from tunegate.gates.hygiene import near_duplicate_spec
+
+            excluded = leaked_ids(held_out, train, near_duplicate_spec(self.config.hygiene))
+        task = self.task
+        return draw_demonstrations(
+            train, shots, seed, label_of=lambda e: e.label, prompt_of=task.prompt_of,
+            answer_of=task.training_answer, excluded=excluded,
+        )
 
     def resolve(self, role: str, spec: str) -> ModelRef:
         """An adapter folder, ``base``, ``registry`` (the registry's production adapter),
@@ -240,6 +292,7 @@ class GateSession:
         key = (ref.name, self.backend.fingerprint(ref), split)
         if key not in self._predictions:
             self._predictions[key] = task.classify(self.backend, ref, self.dataset(split))
+            self._refs[ref.name] = ref
         return self._predictions[key]
 
     def probes(self) -> list[Example]:
@@ -298,6 +351,7 @@ class GateSession:
         key = (ref.name, self.backend.fingerprint(ref), split)
         if key not in self._extractions:
             self._extractions[key] = task.extract(self.backend, ref, self.dataset(split))
+            self._refs[ref.name] = ref
         return self._extractions[key]
 
     def capability(self, ref: ModelRef) -> dict[str, TaskResult]:

@@ -7,9 +7,17 @@ import subprocess
 import sys
 
 import tunegate.metrics
-from tunegate.metrics import METRICS, calibration, classification, paired, structure, text
+from tunegate.metrics import (
+    METRICS,
+    calibration,
+    classification,
+    paired,
+    structure,
+    text,
+    usage,
+)
 
-REGISTERING_MODULES = (classification, calibration, text, structure)
+REGISTERING_MODULES = (classification, calibration, text, structure, usage)
 NOT_AT_IMPORT = (
     "torch",
     "transformers",
@@ -32,13 +40,18 @@ def test_public_surface() -> None:
         "CalibrationMetrics",
         "ClassMetrics",
         "ClassificationMetrics",
+        "IntervalResult",
         "McNemarResult",
         "MetricInfo",
+        "RequestUsage",
         "StructureMetrics",
+        "UsageMetrics",
         "bert_score_f1",
+        "bootstrap_metric",
         "brier_score",
         "calibration_metrics",
         "classification_metrics",
+        "cost_per_1000",
         "exact_match",
         "expected_calibration_error",
         "field_accuracy",
@@ -54,6 +67,7 @@ def test_public_surface() -> None:
         "schema_validity_rate",
         "shared_bert_scorer",
         "structure_metrics",
+        "usage_metrics",
         "wilson_interval",
     ]
 
@@ -83,7 +97,9 @@ def test_registry_is_every_module_registry_without_clashes() -> None:
         assert info.description
         assert not hasattr(info, "threshold")
     lower_is_better = {key for key, info in METRICS.items() if not info.higher_is_better}
-    assert lower_is_better == {"brier_score", "expected_calibration_error"}
+    assert lower_is_better == {"brier_score", "expected_calibration_error", "latency_p50_ms",
+                               "latency_p95_ms", "tokens_per_request",
+                               "input_tokens_per_request", "cost_per_1000"}
 
 
 def test_import_loads_no_heavy_library() -> None:

@@ -348,3 +348,22 @@ def test_paired_statistics_are_not_registered_as_metrics() -> None:
         "wilson_interval",
     }
     assert names <= set(tunegate.metrics.__all__)
+
+
+def test_bootstrap_metric_interval_of_one_models_figure():
+    from tunegate.metrics import bootstrap_metric, macro_f1_from_indices
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, size=300)
+    pred = np.where(rng.random(300) < 0.7, truth, rng.integers(0, 3, size=300))
+    metric = partial(macro_f1_from_indices, n_classes=3)
+    result = bootstrap_metric(truth, pred, metric, resamples=1_000, seed=2)
+    assert result.value == pytest.approx(f1_score(truth, pred, average="macro"))
+    assert result.low < result.value < result.high
+    assert 0.05 < result.high - result.low < 0.2
+    assert result == bootstrap_metric(list(truth), list(pred), metric, resamples=1_000, seed=2)
+    # scipy's percentile bootstrap of the same statistic agrees within resampling noise
+    theirs = bootstrap((truth, pred), lambda t, p: metric(t, p), paired=True, vectorized=False,
+                       n_resamples=1_000, method="percentile", random_state=0)
+    assert result.low == pytest.approx(theirs.confidence_interval.low, abs=0.02)
+    assert result.high == pytest.approx(theirs.confidence_interval.high, abs=0.02)

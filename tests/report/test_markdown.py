@@ -91,3 +91,37 @@ def test_sparkline():
     assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "
     assert sparkline([2.0, 2.0]) == "▁▁"
     assert sparkline([None]) == ""
+
+
+def test_the_decision_table_shows_every_reference_with_its_interval_latency_and_cost(tmp_path):
+    from tunegate.report.decision import DecisionRow
+    from tunegate.report.html import render_html
+
+    def row(reference: str, role: str, kind: str, value: float, p95: float, tokens: float,
+            cost: float) -> DecisionRow:
+        return DecisionRow(task="main", reference=reference, kind=kind, role=role, n=420,
+                           metric="macro_f1", value=value, ci_low=value - 0.03,
+                           ci_high=value + 0.03, accuracy=value, latency_p50_ms=p95 / 2,
+                           latency_p95_ms=p95, tokens_per_request=tokens,
+                           cost_per_1000=cost, currency="USD")
+
+    record = samples.night(1).model_copy(update={"decision": [
+        row("4-shot", "baseline", "base, prompted 4-shot", 0.127, 1076.8, 186.5, 0.0071),
+        row("candidate", "candidate", "adapter", 0.831, 110.3, 60.5, 0.0009),
+    ]})
+    runs = samples.runs_folder(tmp_path, [record])
+    report = build_report(RunsFolderSource(runs), ReportOptions())
+    text = render_markdown(report)
+    table = text[text.index("### Was fine-tuning worth it"):]
+    assert table_row(table, "main")[:2] == ["main", "4-shot"]
+    assert table_row(table, "main")[3:] == ["0.127 [0.097, 0.157]", "0.127", "538.4", "1076.8",
+                                            "186.5", "0.0071"]
+    assert "cost / 1,000 (USD)" in table
+    html = render_html(report, plots=False)
+    assert 'id="decision"' in html and "base, prompted 4-shot" in html
+    assert "0.831 [0.801, 0.861]" in html and "0.0009 USD" in html
+
+
+def test_without_a_decision_table_the_section_is_left_out(tmp_path):
+    text = summary(tmp_path, samples.nights(2))
+    assert "Was fine-tuning worth it" not in text

@@ -37,7 +37,7 @@ def test_write_then_read_gives_the_same_record(tmp_path, record_factory):
     path = write_run_record(record, tmp_path)
     assert path == tmp_path / "runs" / f"{record.run_id}.json"
     assert read_run_record(path) == record
-    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION == 2
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION == 3
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [path.name]  # no temp left
 
 
@@ -58,8 +58,18 @@ def test_version_1_record_loads_with_defaults_filled(tmp_path):
     assert record.config_hash == config_hash(V1_RECORD["config"])
     assert record.seeds == {"gate": 5}
     assert record.tests == [] and record.examples == [] and record.suite is None
+    assert record.decision == []
     assert record.references[0].adapter_sha256 is None
     assert record.gates[0].directions == {} and record.gates[0].values == {"macro_f1": 0.5}
+
+
+def test_version_2_record_loads_without_a_decision_table(tmp_path, record_factory):
+    data = json.loads(record_factory().model_dump_json())
+    del data["decision"]
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps({**data, "schema_version": 2}))
+    record = read_run_record(path)
+    assert (record.schema_version, record.decision) == (SCHEMA_VERSION, [])
 
 
 def test_newer_record_is_refused_naming_the_file(tmp_path, record_factory):

@@ -100,7 +100,7 @@ def test_run_record_holds_tests_suite_seeds_and_goes_to_history(project, monkeyp
     [path] = records(project.path / "reports")
     result.stdout.fnmatch_lines([f"run record: {path}"])
     record = read_run_record(path)
-    assert (record.schema_version, record.exit_status, record.passed) == (2, 1, False)
+    assert (record.schema_version, record.exit_status, record.passed) == (3, 1, False)
     assert record.seeds == {"gate": 0, "PYTHONHASHSEED": 123}
     assert record.config_hash == config_hash(record.config)
     assert [t.nodeid for t in record.tests] == list(OUTCOMES)  # in collection order

@@ -181,7 +181,8 @@ def improvement_over(
         raise ValueError(f"resamples must be a positive integer, got {resamples!r}")
     thresholds = {"delta": float(min_delta), "ci_low": 0.0}
     directions: dict[str, Direction] = {"delta": ">=", "ci_low": ">="}
-    problem = _prediction_problem(y_true, reference_pred, candidate_pred, labels)
+    problem = _prediction_problem(y_true, reference_pred, candidate_pred, labels,
+                                  every_class=metric == "macro_f1")
     if problem is not None:
         return gate_error(name, problem, thresholds=thresholds, directions=directions)
     try:
@@ -249,8 +250,10 @@ def _prediction_problem(
     reference_pred: Sequence[str],
     candidate_pred: Sequence[str],
     labels: Sequence[str],
+    every_class: bool = True,
 ) -> str | None:
-    """Why the predictions cannot be compared, or None when they can."""
+    """Why the predictions cannot be compared, or None when they can. ``every_class``:
+    the metric needs examples of every class (macro-F1 does, accuracy does not)."""
     lengths = (len(y_true), len(reference_pred), len(candidate_pred))
     if len(set(lengths)) > 1:
         return (
@@ -265,7 +268,7 @@ def _prediction_problem(
     if unknown:
         return f"true labels outside the label set: {', '.join(map(str, unknown[:10]))}"
     absent = [label for label in labels if label not in set(y_true)]
-    if absent:
+    if absent and every_class:
         return (
             f"no examples of class(es) {', '.join(absent)} in the evaluation set;"
             " their F1 cannot be judged (add examples or drop them from the labels)"

@@ -1,6 +1,6 @@
 """Metrics: pure functions over predictions and references, each with its direction."""
 
-from tunegate.metrics import calibration, classification, structure, text
+from tunegate.metrics import calibration, classification, structure, text, usage
 from tunegate.metrics.calibration import (
     CalibrationMetrics,
     brier_score,
@@ -16,7 +16,9 @@ from tunegate.metrics.classification import (
 )
 from tunegate.metrics.paired import (
     BootstrapResult,
+    IntervalResult,
     McNemarResult,
+    bootstrap_metric,
     macro_f1_from_indices,
     mcnemar_exact,
     paired_bootstrap,
@@ -40,12 +42,14 @@ from tunegate.metrics.text import (
     rouge_scores,
     shared_bert_scorer,
 )
+from tunegate.metrics.usage import RequestUsage, UsageMetrics, cost_per_1000, usage_metrics
 
 METRICS: dict[str, MetricInfo] = {
     **classification.METRICS,
     **calibration.METRICS,
     **text.METRICS,
     **structure.METRICS,
+    **usage.METRICS,
 }
 """Every metric by name, with its direction; each module registers its own."""
 
@@ -57,13 +61,18 @@ __all__ = [
     "CalibrationMetrics",
     "ClassMetrics",
     "ClassificationMetrics",
+    "IntervalResult",
     "McNemarResult",
     "MetricInfo",
+    "RequestUsage",
     "StructureMetrics",
+    "UsageMetrics",
     "bert_score_f1",
+    "bootstrap_metric",
     "brier_score",
     "calibration_metrics",
     "classification_metrics",
+    "cost_per_1000",
     "exact_match",
     "expected_calibration_error",
     "field_accuracy",
@@ -79,5 +88,6 @@ __all__ = [
     "schema_validity_rate",
     "shared_bert_scorer",
     "structure_metrics",
+    "usage_metrics",
     "wilson_interval",
 ]

@@ -166,6 +166,51 @@ def paired_bootstrap_metric(
     return _percentile_result(float(observed), differences, resamples, confidence, seed)
 
 
+@dataclass(frozen=True)
+class IntervalResult:
+    """One model's observed metric and its percentile bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+    resamples: int
+    confidence: float
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values, for run records and reports."""
+        return asdict(self)
+
+
+def bootstrap_metric(
+    y_true: Sequence[Any] | NDArray[Any],
+    y_pred: Sequence[Any] | NDArray[Any],
+    metric: PairMetric,
+    *,
+    resamples: int = 2_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> IntervalResult:
+    """Percentile bootstrap interval of ``metric(y_true, y_pred)`` for one model.
+
+    The interval of a single figure (a row of a decision table); to compare two models
+    on the same examples use :func:`paired_bootstrap_metric`, whose interval is much
+    narrower because it keeps the pairing.
+    """
+    import numpy as np
+
+    truth = _as_labels(y_true, "y_true")
+    pred = _as_labels(y_pred, "y_pred")
+    _check_paired(len(truth), len(pred), "y_true", "y_pred")
+    _check_resampling(resamples, confidence)
+    observed = metric(truth, pred)
+    values = [np.array([metric(truth[row], pred[row]) for row in rows])
+              for rows in _index_chunks(len(truth), resamples, seed)]
+    result = _percentile_result(float(observed), values, resamples, confidence, seed)
+    return IntervalResult(result.difference, result.low, result.high, resamples, confidence,
+                          seed)
+
+
 def macro_f1_from_indices(
     y_true: Sequence[int] | NDArray[Any], y_pred: Sequence[int] | NDArray[Any], n_classes: int
 ) -> float:

@@ -69,7 +69,10 @@ def render_html(report: RunReport, *, plots: bool = True) -> str:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(num=_number, signed=_signed, pct=_percent, short=_short)
+    from tunegate.report.markdown import decision_quality
+
+    environment.filters.update(num=_number, signed=_signed, pct=_percent, short=_short,
+                               quality=decision_quality)
     drawn = _plots(report) if plots else {"trends": {}, "class_f1": [], "flip_rates": None}
     return environment.get_template("report.html.j2").render(report=report, plots=drawn)
 

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tunegate.report.compare import Comparison
+    from tunegate.report.decision import DecisionRow
     from tunegate.report.summary import RunReport, Trend
     from tunegate.report.views import Check
 
-__all__ = ["render_markdown", "sparkline"]
+__all__ = ["decision_quality", "render_markdown", "sparkline"]
 
 MAX_FLIPS = 20
 MAX_DELTAS = 15
@@ -60,6 +61,7 @@ def render_markdown(report: RunReport) -> str:
     """The summary as Markdown text."""
     lines = _header(report)
     lines += _failures(report)
+    lines += _decision(report)
     lines += _golden(report)
     lines += _classes(report)
     lines += _probes(report)
@@ -75,6 +77,33 @@ def render_markdown(report: RunReport) -> str:
     lines.append(f"<sub>tunegate {report.version} · generated {report.generated} · "
                  f"source {_cell(report.source)} · the HTML report has the plots</sub>")
     return "\n".join(lines) + "\n"
+
+
+def _decision(report: RunReport) -> list[str]:
+    """The decision table: every reference's quality, latency, tokens and cost."""
+    rows = report.record.decision
+    if not rows:
+        return []
+    lines = ["### Was fine-tuning worth it", ""]
+    for task in dict.fromkeys(row.task for row in rows):
+        mine = [row for row in rows if row.task == task]
+        currency = next((row.currency for row in mine if row.currency), None)
+        cost = f"cost / 1,000 ({currency})" if currency else "cost / 1,000"
+        lines += _table(
+            ["task", "reference", "kind", mine[0].metric + " [95% CI]", "accuracy",
+             "P50 ms", "P95 ms", "tokens / request", cost],
+            [(row.task, row.reference, row.kind, decision_quality(row), _num(row.accuracy, 3),
+              _num(row.latency_p50_ms, 1), _num(row.latency_p95_ms, 1),
+              _num(row.tokens_per_request, 1), _num(row.cost_per_1000, 4)) for row in mine])
+    return lines
+
+
+def decision_quality(row: DecisionRow) -> str:
+    """``0.812 [0.780, 0.840]``: the row's quality and its bootstrap interval."""
+    value = _num(row.value, 3)
+    if row.ci_low is None or row.ci_high is None:
+        return value
+    return f"{value} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
 
 
 def _header(report: RunReport) -> list[str]:

@@ -15,11 +15,13 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from tunegate.data import DataError, write_json
+from tunegate.report.decision import DecisionRow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DecisionRow",
     "ExampleRecord",
     "GateRecord",
     "RecordError",
@@ -48,6 +50,7 @@ class ReferenceRecord(BaseModel):
     # the registry promotes, whatever the folder is called or where it lies.
     adapter_sha256: str | None = None
     task: str = "main"  # the configured task whose reference this is
+    prompting: str | None = None  # a prompted baseline's strategy ("4-shot", key)
 
 
 class SuiteRecord(BaseModel):
@@ -116,6 +119,7 @@ class RunRecord(BaseModel):
     suite: SuiteRecord | None = None
     tests: list[TestRecord] = Field(default_factory=list)
     examples: list[ExampleRecord] = Field(default_factory=list)
+    decision: list[DecisionRow] = Field(default_factory=list)  # since version 3
 
     @model_validator(mode="before")
     @classmethod
@@ -129,6 +133,8 @@ class RunRecord(BaseModel):
                              f"reads ({SCHEMA_VERSION}): upgrade tunegate")
         if version == 1:
             data = _from_v1(data)
+        if version in (1, 2):  # version 2 had no decision table: an empty one
+            data = {**data, "schema_version": SCHEMA_VERSION}
         return data
 
 

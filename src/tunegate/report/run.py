@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 import tunegate
+from tunegate.report.decision import DecisionRow, decision_rows
 from tunegate.report.record import (
     ExampleRecord,
     GateRecord,
@@ -58,6 +59,7 @@ class RunPart(BaseModel):
     references: list[ReferenceRecord] = Field(default_factory=list)
     gates: list[GateRecord] = Field(default_factory=list)
     examples: list[ExampleRecord] = Field(default_factory=list)
+    decision: list[DecisionRow] = Field(default_factory=list)
     collected: list[str] = Field(default_factory=list)  # node ids, in collection order
     deselected: int = 0
 
@@ -76,6 +78,7 @@ def session_part(
     part.gates = [GateRecord(test=where, **{k: result.to_dict()[k] for k in _GATE_KEYS})
                   for where, result in session.results]
     part.examples = [example for s in sessions for example in _examples(s)]
+    part.decision = [row for s in sessions for row in decision_rows(s)]
     return part
 
 
@@ -94,6 +97,15 @@ def _references(session: GateSession) -> list[ReferenceRecord]:
             role=role, base=ref.base, adapter=str(ref.adapter) if ref.adapter else None,
             fingerprint=fingerprint, task=session.config.name,
             adapter_sha256=folder_fingerprint(Path(ref.adapter)) if ref.adapter else None,
+        ))
+    for name, ref in session.__dict__.get("baselines", {}).items():
+        fingerprint = root.backend.fingerprint(ref) if "backend" in root.__dict__ else None
+        prompting = ref.prompting
+        records.append(ReferenceRecord(
+            role=name, base=ref.base, adapter=str(ref.adapter) if ref.adapter else None,
+            fingerprint=fingerprint, task=session.config.name,
+            adapter_sha256=folder_fingerprint(Path(ref.adapter)) if ref.adapter else None,
+            prompting=f"{prompting.describe()} ({prompting.key()})" if prompting else None,
         ))
     if session.parent is None and "judge" in session.__dict__:
         records.append(_judge_reference(session))
@@ -231,7 +243,7 @@ class RunTracker:
             passed=exit_status == 0 and all(g.passed for g in gates), seed=seed,
             seeds=run_seeds(seed), config=part.config, config_hash=config_hash(part.config),
             references=part.references, gates=gates, environment=environment(),
-            suite=suite, tests=tests, examples=part.examples,
+            suite=suite, tests=tests, examples=part.examples, decision=part.decision,
         )
 
 
@@ -245,6 +257,7 @@ def merge_parts(parts: Iterable[RunPart]) -> RunPart:
     seen_refs: set[tuple[str, str]] = set()
     seen_examples: set[tuple[str, str, str, str]] = set()
     seen_nodes: set[str] = set()
+    seen_rows: set[tuple[str, str]] = set()
     for part in parts:
         if merged.config is None and part.config is not None:
             merged.config, merged.report_dir = part.config, part.report_dir
@@ -257,6 +270,10 @@ def merge_parts(parts: Iterable[RunPart]) -> RunPart:
             if key not in seen_examples:
                 seen_examples.add(key)
                 merged.examples.append(example)
+        for row in part.decision:
+            if (row.task, row.reference) not in seen_rows:
+                seen_rows.add((row.task, row.reference))
+                merged.decision.append(row)
         merged.collected += [n for n in part.collected if n not in seen_nodes]
         seen_nodes.update(part.collected)
         merged.gates += part.gates

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tunegate.backends._protocol import Backend, ChoiceScores, ModelRef, ScoreRequest
 from tunegate.config import TaskConfig
 from tunegate.data import Example
+from tunegate.metrics.usage import RequestUsage
+from tunegate.prompting import PromptStrategy
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Prediction:
     label: str
     probabilities: tuple[float, ...]
     gold: str | None
+    usage: RequestUsage | None = field(default=None, compare=False)
 
     @property
     def correct(self) -> bool:
@@ -48,6 +51,12 @@ class Predictions:
     def by_id(self) -> dict[str, Prediction]:
         return {p.id: p for p in self.items}
 
+    @property
+    def usage(self) -> list[RequestUsage]:
+        """What each prediction cost (unmeasured fields None)."""
+        empty = RequestUsage(None, None, None, None)
+        return [p.usage or empty for p in self.items]
+
 
 class ClassificationTask:
     """Builds score requests from examples, and predictions from the scores."""
@@ -70,13 +79,20 @@ class ClassificationTask:
             return ""
         return " " if self.config.choice_prefix is None else self.config.choice_prefix
 
-    def requests(self, examples: Sequence[Example]) -> list[ScoreRequest]:
+    def requests(
+        self, examples: Sequence[Example], prompting: PromptStrategy | None = None
+    ) -> list[ScoreRequest]:
+        """One request per example, asked the way ``prompting`` says (default: as is)."""
         requests = []
         for example in examples:
             prefix = self.answer_prefix(example)
+            messages, prompt = example.messages, self.prompt_of(example)
+            if prompting is not None:
+                messages = prompting.messages(messages) if messages is not None else None
+                prompt = prompting.prompt(prompt) if prompt is not None else None
             requests.append(ScoreRequest(
                 choices=tuple(prefix + label for label in self.labels),
-                messages=example.messages, prompt=self.prompt_of(example),
+                messages=messages, prompt=prompt,
             ))
         return requests
 
@@ -94,7 +110,10 @@ class ClassificationTask:
         for example, score in zip(examples, scores, strict=True):
             probabilities = _softmax(score.logprobs)
             best = max(range(len(self.labels)), key=lambda i: score.logprobs[i])
-            items.append(Prediction(example.id, self.labels[best], probabilities, example.label))
+            usage = RequestUsage(score.prompt_tokens, score.token_counts[best],
+                                 score.latency_ms, score.busy_ms)
+            items.append(Prediction(example.id, self.labels[best], probabilities, example.label,
+                                    usage))
         return Predictions(ref, self.labels, tuple(items))
 
     def classify(
@@ -104,7 +123,7 @@ class ClassificationTask:
         unknown = sorted({e.label for e in examples if e.label and e.label not in self.labels})
         if unknown:
             raise ValueError(f"examples carry labels outside the task's labels: {unknown}")
-        scores = backend.score(ref, self.requests(examples))
+        scores = backend.score(ref, self.requests(examples, ref.prompting))
         return self.predictions(ref.name, examples, scores)
 
 

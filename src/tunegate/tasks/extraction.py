@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tunegate.backends._protocol import Backend, GenerateRequest, ModelRef
 from tunegate.config import ExtractionTaskConfig
 from tunegate.data import DataError, Example
+from tunegate.metrics.usage import RequestUsage
+from tunegate.prompting import PromptStrategy
 
 INVALID = "<invalid>"
 """The exact-field key of an output that is not a JSON object."""
@@ -27,6 +29,7 @@ class Extraction:
     id: str
     output: str
     reference: dict[str, Any]
+    usage: RequestUsage | None = field(default=None, compare=False)
 
     @property
     def parsed(self) -> dict[str, Any] | None:
@@ -47,6 +50,12 @@ class Extractions:
     @property
     def references(self) -> list[dict[str, Any]]:
         return [item.reference for item in self.items]
+
+    @property
+    def usage(self) -> list[RequestUsage]:
+        """What each output cost (unmeasured fields None)."""
+        empty = RequestUsage(None, None, None, None)
+        return [item.usage or empty for item in self.items]
 
     def exact_keys(self, fields: Sequence[str]) -> list[str]:
         """Each output's exact fields as one canonical string (``INVALID`` if unparsed)."""
@@ -119,12 +128,19 @@ class ExtractionTask:
             raise ValueError(f"example {example.id!r} has no reference object to train on")
         return example.reference if example.messages is not None else " " + example.reference
 
-    def requests(self, examples: Sequence[Example]) -> list[GenerateRequest]:
-        return [
-            GenerateRequest(messages=e.messages, prompt=self.prompt_of(e),
-                            max_new_tokens=self.config.max_new_tokens)
-            for e in examples
-        ]
+    def requests(
+        self, examples: Sequence[Example], prompting: PromptStrategy | None = None
+    ) -> list[GenerateRequest]:
+        """One request per example, asked the way ``prompting`` says (default: as is)."""
+        requests = []
+        for e in examples:
+            messages, prompt = e.messages, self.prompt_of(e)
+            if prompting is not None:
+                messages = prompting.messages(messages) if messages is not None else None
+                prompt = prompting.prompt(prompt) if prompt is not None else None
+            requests.append(GenerateRequest(messages=messages, prompt=prompt,
+                                            max_new_tokens=self.config.max_new_tokens))
+        return requests
 
     def reference_of(self, example: Example) -> dict[str, Any]:
         """The example's reference answer as an object; anything else is a DataError."""
@@ -137,9 +153,10 @@ class ExtractionTask:
     def extract(self, backend: Backend, ref: ModelRef, examples: Sequence[Example]) -> Extractions:
         """Generate ``ref``'s answer to every example."""
         references = [self.reference_of(e) for e in examples]
-        generations = backend.generate(ref, self.requests(examples))
+        generations = backend.generate(ref, self.requests(examples, ref.prompting))
         items = tuple(
-            Extraction(e.id, g.text.strip(), r)
+            Extraction(e.id, g.text.strip(), r,
+                       RequestUsage(g.prompt_tokens, g.token_count, g.latency_ms, g.busy_ms))
             for e, g, r in zip(examples, generations, references, strict=True)
         )
         return Extractions(ref.name, items)
