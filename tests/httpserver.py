@@ -180,19 +180,21 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 reply = server.answer(request)
                 if reply.delay:
                     server.stopping.wait(reply.delay)
-                if reply.drop:
-                    self.close_connection = True
-                    return
-                payload = json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for key, value in reply.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(payload)
             finally:
+                # before the answer goes out: once the client has it, it may send its next
+                # request on a new connection before this thread would get to leave()
                 server.leave()
+            if reply.drop:
+                self.close_connection = True
+                return
+            payload = json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

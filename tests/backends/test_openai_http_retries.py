@@ -83,9 +83,10 @@ def test_an_unreachable_server_fails_with_its_url(openai_server):
 
 
 def test_concurrency_is_bounded(openai_server, replies):
+    # a long delay, so that three requests overlap on the server even on a busy machine
     openai_server.on("/v1/completions", lambda request: replies.Reply(
-        replies.completion_reply("ok").body, delay=0.15))
-    requests = [GenerateRequest(prompt=f"p{i}") for i in range(12)]
+        replies.completion_reply("ok").body, delay=0.3))
+    requests = [GenerateRequest(prompt=f"p{i}") for i in range(9)]
     backend_for(openai_server, concurrency=3).generate(BASE, requests)
     assert openai_server.max_active == 3  # reached, never exceeded
 

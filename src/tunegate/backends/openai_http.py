@@ -17,13 +17,25 @@ A model reference maps to a served model name:
 The served name travels in the reference's identity (base, adapter), not in its role
 name, so base, production and candidate never share a cache entry by accident. Calls
 go through the session's response cache like every backend's.
+
+Several servers (``base_url`` a list: one vLLM per GPU or host) must serve each
+reference under the same name with the same ``/models`` entry, or the reference is
+refused. Calls go to the server with the fewest in flight, at most ``concurrency`` on
+each; a call that a server fails (no connection, timeouts, 429/5xx after the retries)
+moves to another, and fails only when every server failed it. A server that does not
+answer ``/models`` at the start is left out (with a warning): what it serves cannot be
+checked. Which server answered is not part of the fingerprint, so neither the cache.
+
+Every answer carries its usage: ``prompt_tokens`` from the server's ``usage`` and
+``latency_ms`` from sending to the complete answer, retries included, the time a call
+waits in the backend's own queue for a free slot excluded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
+import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -40,12 +52,16 @@ from tunegate.backends._echo import (
 )
 from tunegate.backends._fingerprint import folder_fingerprint
 from tunegate.backends._http_client import (
+    Answer,
     BackendHTTPError,
-    JSONClient,
     RetryPolicy,
+    ServerHealth,
+    ServerPool,
+    every_server_failed,
     new_tls_context,
-    open_client,
+    open_pool,
     run_sync,
+    server_failed,
 )
 from tunegate.backends._protocol import (
     ChoiceScores,
@@ -62,6 +78,7 @@ __all__ = [
     "ChoiceMergesWithContext",
     "OpenAIHTTPBackend",
     "PromptLogprobsUnsupported",
+    "ServerModelMismatch",
     "served_ref",
 ]
 
@@ -71,6 +88,12 @@ SERVED_PREFIX = "served:"
 _FINGERPRINT_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 T = TypeVar("T")
+log = logging.getLogger("tunegate.backends.openai_http")
+
+
+class ServerModelMismatch(LookupError):
+    """Two servers of one backend serve a reference differently (another name, another
+    ``/models`` entry), so their answers cannot stand for one model."""
 
 
 def served_ref(role: str, base: str, name: str) -> ModelRef:
@@ -84,6 +107,14 @@ class _ScoreJob:
     prompt: str
     boundary: int
     plain: bool  # the rendered prompt already starts with BOS: do not add another
+
+
+@dataclass(frozen=True)
+class _EchoScore:
+    logprob: float
+    token_count: int
+    prompt_tokens: int | None  # the context's tokens, the choice's left out
+    latency_ms: float
 
 
 class OpenAIHTTPBackend:
@@ -101,7 +132,8 @@ class OpenAIHTTPBackend:
                                    config.max_backoff_s)
         self._tokenizer_source = config.tokenizer or tokenizer
         self._tokenizer: Any = None
-        self._models: dict[str, dict[str, Any]] | None = None
+        self._catalogs: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._health = ServerHealth()
         self._tls: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:
@@ -110,57 +142,87 @@ class OpenAIHTTPBackend:
     # -- identity -------------------------------------------------------------------
 
     def served_models(self) -> dict[str, dict[str, Any]]:
-        """The server's ``/models`` entries by id, fetched once."""
-        if self._models is None:
-            answer = self._run(lambda client: client.get("models"))
-            entries = answer.get("data") if isinstance(answer, dict) else None
-            if not isinstance(entries, list):
-                raise BackendHTTPError(f"GET {self._url('models')}: no model list in the answer",
-                                       url=self._url("models"), status=None)
-            self._models = {e["id"]: e for e in entries if isinstance(e, dict) and "id" in e}
-        return self._models
+        """The ``/models`` entries by id of the first server that answered."""
+        return next(iter(self._server_models().values()))
 
     def served_name(self, ref: ModelRef) -> str:
         """The served model name of a reference (see the module docstring)."""
-        models = self.served_models()
-        if ref.adapter is None:
-            wanted = self.config.model or ref.base
-            found = wanted if wanted in models else _by_root(models, ref.base, parent=False)
-            what = f"base model {wanted!r}"
-        elif str(ref.adapter).startswith(SERVED_PREFIX):
-            wanted = str(ref.adapter)[len(SERVED_PREFIX):]
-            found = wanted if wanted in models else None
-            what = f"adapter {wanted!r}"
-        else:
-            found = _by_root(models, str(ref.adapter), parent=True)
-            what = (f"adapter folder {ref.adapter} (start the server with --lora-modules "
-                    f"NAME={ref.adapter}, or name it as served:NAME)")
-        if found is None:
-            served = ", ".join(sorted(models)) or "none"
-            raise LookupError(f"{self.config.base_url} does not serve the {what} of "
-                              f"{ref.describe()}; it serves: {served}")
-        return found
+        return self._served(ref)[0]
 
     def fingerprint(self, ref: ModelRef) -> str:
-        """A hash of the server, the served name and its ``/models`` entry, plus the
+        """A hash of the servers, the served name and its ``/models`` entry, plus the
         content hash of every local folder the reference names.
 
         Weaker than a weight hash when nothing is local: a server that swaps the weights
         behind the same name and path keeps its fingerprint. A loopback server's port is
-        left out, since a local server is started on a free port each run.
+        left out, since a local server is started on a free port each run. With several
+        servers it covers the configured set (in any order), not the one that answers.
         """
-        name = self.served_name(ref)
-        entry = self.served_models()[name]
+        name, entry = self._served(ref)
         identity: dict[str, Any] = {
-            "server": _server_identity(self.config.base_url),
+            "server": _servers_identity(self.config.servers),
             "model": name,
-            "entry": {key: entry.get(key) for key in _FINGERPRINT_FIELDS},
+            "entry": entry,
         }
         for key, where in (("base", ref.base), ("adapter", ref.adapter)):
             if where is not None and Path(where).is_dir():
                 identity[f"{key}_files"] = folder_fingerprint(Path(where))
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         return f"openai:{digest}"
+
+    def _server_models(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every answering server's ``/models`` entries by id, by server; fetched once.
+
+        A server that fails for its own sake (no connection, 5xx) is left out for the
+        backend's life, since its models cannot be checked; if every one fails, so does
+        this. Any other error (401, a malformed list) fails closed.
+        """
+        if self._catalogs is None:
+            servers = self.config.servers
+            answers = self._run_on(servers, [1] * len(servers),
+                                   lambda pool: pool.each("GET", "models"))
+            catalogs: dict[str, dict[str, dict[str, Any]]] = {}
+            failures: list[BackendHTTPError] = []
+            for url, answer in zip(servers, answers, strict=True):
+                if isinstance(answer, BackendHTTPError):
+                    if not server_failed(answer):
+                        raise answer
+                    failures.append(answer)
+                    continue
+                catalogs[url] = _model_list(answer, url)
+            if not catalogs:
+                raise every_server_failed("GET", "models", failures)
+            for failure in failures:
+                log.warning("left out for this run, its models cannot be checked: %s", failure)
+            self._catalogs = catalogs
+        return self._catalogs
+
+    def _served(self, ref: ModelRef) -> tuple[str, dict[str, Any]]:
+        """The reference's served name and identifying ``/models`` fields, the same on
+        every server, else a :class:`LookupError` naming the servers that differ."""
+        catalogs = self._server_models()
+        found = {url: _find_served(models, ref, self.config.model)
+                 for url, models in catalogs.items()}
+        serving = [(url, name) for url, (name, _) in found.items() if name is not None]
+        for url, (name, what) in found.items():
+            if name is None:
+                served = ", ".join(sorted(catalogs[url])) or "none"
+                which = f", which {serving[0][0]} serves as {serving[0][1]!r}" if serving else ""
+                raise (ServerModelMismatch if serving else LookupError)(
+                    f"{url} does not serve the {what} of {ref.describe()}{which}; "
+                    f"it serves: {served}")
+        first, name = serving[0]
+        entry = _identifying(catalogs[first], name)
+        for url, other_name in serving[1:]:
+            other = _identifying(catalogs[url], other_name)
+            differs = [key for key in _FINGERPRINT_FIELDS if entry[key] != other[key]]
+            if differs:
+                key = differs[0]  # the id first: another name is the plainest mismatch
+                raise ServerModelMismatch(
+                    f"{first} and {url} do not serve {ref.describe()} as the same model: "
+                    f"its {key} is {entry[key]!r} on the first and {other[key]!r} on the "
+                    f"second (the servers must serve the same models under the same names)")
+        return name, entry
 
     # -- generation -----------------------------------------------------------------
 
@@ -169,60 +231,64 @@ class OpenAIHTTPBackend:
         prompts; stop strings are cut from the text, as the transformers backend does."""
         model = self.served_name(ref)
 
-        async def one(client: JSONClient, request: GenerateRequest) -> Generation:
-            body = _generation_body(model, request)
-            if request.messages is not None:
-                answer = await client.post("chat/completions", body)
-                return _parse_generation(answer, request, chat=True)
-            answer = await client.post("completions", body)
-            return _parse_generation(answer, request, chat=False)
+        async def one(pool: ServerPool, request: GenerateRequest) -> Generation:
+            chat = request.messages is not None
+            answer = await pool.post("chat/completions" if chat else "completions",
+                                     _generation_body(model, request))
+            return _parse_generation(answer, request, chat=chat)
 
-        return self._run(lambda client: _gather(client, one, requests))
+        return self._run(lambda pool: _gather(pool, one, requests))
 
     # -- scoring --------------------------------------------------------------------
 
     def score(self, ref: ModelRef, requests: Sequence[ScoreRequest]) -> list[ChoiceScores]:
-        """Log-likelihood of each choice after its context, one echo call per choice."""
+        """Log-likelihood of each choice after its context, one echo call per choice.
+
+        A request's ``latency_ms`` is the longest of its choices' calls: they go out
+        independently (at once when slots allow), and the request is answered with the
+        last of them; the time a call waits for a slot is excluded, as everywhere.
+        ``prompt_tokens`` counts the context's tokens, without the choice's.
+        """
         model = self.served_name(ref)
         jobs = [job for i, r in enumerate(requests) for job in self._score_jobs(i, r)]
-        serial = asyncio.Lock() if self.serves_lora() else None  # see serves_lora
 
-        async def one(client: JSONClient, job: _ScoreJob) -> tuple[float, int]:
+        async def one(pool: ServerPool, job: _ScoreJob) -> _EchoScore:
             body: dict[str, Any] = {"model": model, "prompt": job.prompt, "echo": True,
                                     "logprobs": 1, "max_tokens": 0, "temperature": 0.0}
             if job.plain:
                 body["add_special_tokens"] = False
             try:
-                if serial is not None:
-                    async with serial:
-                        answer = await client.post("completions", body)
-                else:
-                    answer = await client.post("completions", body)
+                answer = await pool.post("completions", body)
             except BackendHTTPError as exc:
                 if exc.status in (400, 404, 422, 501):
                     raise PromptLogprobsUnsupported(
                         f"{PROMPT_LOGPROBS_HINT}; {exc.url} answered {exc.status}: "
                         f"{exc.server_message}") from None
                 raise
-            scored = continuation_score(_first_choice(answer), job.prompt, job.boundary)
-            return scored.logprob, scored.token_count
+            scored = continuation_score(_first_choice(answer.data), job.prompt, job.boundary)
+            context = _prompt_tokens(answer.data)
+            return _EchoScore(scored.logprob, scored.token_count,
+                              None if context is None else context - scored.token_count,
+                              answer.latency_ms)
 
-        results = self._run(lambda client: _gather(client, one, jobs))
-        logprobs: list[list[float]] = [[] for _ in requests]
-        counts: list[list[int]] = [[] for _ in requests]
-        for job, (value, count) in zip(jobs, results, strict=True):
-            logprobs[job.request].append(value)
-            counts[job.request].append(count)
-        return [ChoiceScores(tuple(lp), tuple(n)) for lp, n in zip(logprobs, counts, strict=True)]
+        # a server that serves a LoRA gets one scoring call at a time (see serves_lora)
+        results = self._run(lambda pool: _gather(pool, one, jobs), scoring=True)
+        calls: list[list[_EchoScore]] = [[] for _ in requests]
+        for job, result in zip(jobs, results, strict=True):
+            calls[job.request].append(result)
+        return [_choice_scores(scored) for scored in calls]
 
     def serves_lora(self) -> bool:
-        """Whether the server serves a LoRA adapter (a model with a ``parent``).
+        """Whether a server serves a LoRA adapter (a model with a ``parent``).
 
         Such a vLLM server crashes when the prompt log-probabilities of several
         requests fall into one engine step (vLLM issue 29955; for base-model requests
-        too), so scoring sends one request at a time to it. Generation is unaffected.
+        too), so scoring sends one request at a time to it. The crash is per engine:
+        the limit is per server, servers that serve LoRA are still scored in parallel
+        with each other, and servers without LoRA keep their full concurrency.
+        Generation is unaffected.
         """
-        return any(entry.get("parent") for entry in self.served_models().values())
+        return any(_serves_lora(models) for models in self._server_models().values())
 
     def _score_jobs(self, index: int, request: ScoreRequest) -> list[_ScoreJob]:
         """Context + choice texts; trailing whitespace of the context goes to the choice,
@@ -261,28 +327,35 @@ class OpenAIHTTPBackend:
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _run(self, work: Callable[[JSONClient], Awaitable[T]]) -> T:
+    def _run(self, work: Callable[[ServerPool], Awaitable[T]], *, scoring: bool = False) -> T:
+        """``work`` on a pool of the answering servers; when ``scoring``, a server that
+        serves a LoRA takes one call at a time (see :meth:`serves_lora`)."""
+        catalogs = self._server_models()
+        limits = [1 if scoring and _serves_lora(models) else self.config.concurrency
+                  for models in catalogs.values()]
+        return self._run_on(list(catalogs), limits, work)
+
+    def _run_on(self, servers: Sequence[str], limits: Sequence[int],
+                work: Callable[[ServerPool], Awaitable[T]]) -> T:
         if self._tls is None:
             self._tls = new_tls_context()
+        tls = self._tls
 
         async def session() -> T:
-            async with open_client(self.config.base_url, self._policy,
-                                   self.config.concurrency, self._api_key, self._tls) as client:
-                return await work(client)
+            async with open_pool(servers, self._policy, limits, self._api_key, self._health,
+                                 tls) as pool:
+                return await work(pool)
 
         return run_sync(session)
 
-    def _url(self, path: str) -> str:
-        return self.config.base_url.rstrip("/") + "/" + path
 
-
-async def _gather(client: JSONClient, one: Callable[[JSONClient, Any], Awaitable[T]],
+async def _gather(pool: ServerPool, one: Callable[[ServerPool, Any], Awaitable[T]],
                   items: Sequence[Any]) -> list[T]:
-    """All calls at once (the client bounds how many are in flight), in item order;
+    """All calls at once (the pool bounds how many are in flight), in item order;
     the first failure cancels the rest."""
     import asyncio
 
-    tasks = [asyncio.ensure_future(one(client, item)) for item in items]
+    tasks = [asyncio.ensure_future(one(pool, item)) for item in items]
     try:
         return list(await asyncio.gather(*tasks))
     finally:
@@ -303,8 +376,8 @@ def _generation_body(model: str, request: GenerateRequest) -> dict[str, Any]:
     return body
 
 
-def _parse_generation(answer: Any, request: GenerateRequest, *, chat: bool) -> Generation:
-    choice = _first_choice(answer)
+def _parse_generation(answer: Answer, request: GenerateRequest, *, chat: bool) -> Generation:
+    choice = _first_choice(answer.data)
     if chat:
         message = choice.get("message")
         text = message.get("content") if isinstance(message, dict) else None
@@ -317,9 +390,37 @@ def _parse_generation(answer: Any, request: GenerateRequest, *, chat: bool) -> G
     for stop in request.stop:
         if stop in text:
             text, finish = text[: text.index(stop)], "stop"
+    tokens = _usage(answer.data, "completion_tokens")
+    return Generation(text, tokens if tokens is not None else 0, finish,
+                      prompt_tokens=_prompt_tokens(answer.data), latency_ms=answer.latency_ms)
+
+
+def _choice_scores(calls: Sequence[_EchoScore]) -> ChoiceScores:
+    """One request's scores from its choices' calls (latency: the longest call)."""
+    contexts = [call.prompt_tokens for call in calls if call.prompt_tokens is not None]
+    return ChoiceScores(tuple(call.logprob for call in calls),
+                        tuple(call.token_count for call in calls),
+                        prompt_tokens=contexts[0] if contexts else None,
+                        latency_ms=max((call.latency_ms for call in calls), default=None))
+
+
+def _prompt_tokens(answer: Any) -> int | None:
+    """The prompt's length in tokens: ``usage.prompt_tokens``, else for an echo the
+    number of echoed tokens; None when the answer tells neither."""
+    found = _usage(answer, "prompt_tokens")
+    if found is not None:
+        return found
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    logprobs = first.get("logprobs") if isinstance(first, dict) else None
+    tokens = logprobs.get("tokens") if isinstance(logprobs, dict) else None
+    return len(tokens) if isinstance(tokens, list) and tokens else None
+
+
+def _usage(answer: Any, key: str) -> int | None:
     usage = answer.get("usage") if isinstance(answer, dict) else None
-    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    return Generation(text, int(tokens) if isinstance(tokens, int) else 0, finish)
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _first_choice(answer: Any) -> dict[str, Any]:
@@ -328,6 +429,41 @@ def _first_choice(answer: Any) -> dict[str, Any]:
         raise ValueError(f"the server's answer has no choices: {str(answer)[:200]}")
     choice: dict[str, Any] = choices[0]
     return choice
+
+
+def _model_list(answer: Any, url: str) -> dict[str, dict[str, Any]]:
+    """A ``/models`` answer's entries by id."""
+    entries = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(entries, list):
+        where = url.rstrip("/") + "/models"
+        raise BackendHTTPError(f"GET {where}: no model list in the answer", url=where,
+                               status=None)
+    return {e["id"]: e for e in entries if isinstance(e, dict) and "id" in e}
+
+
+def _find_served(models: dict[str, dict[str, Any]], ref: ModelRef,
+                 model: str | None) -> tuple[str | None, str]:
+    """The served name of ``ref`` among one server's ``models`` (None: not served), and
+    what was looked for, for the error; ``model`` is the configured base model name."""
+    if ref.adapter is None:
+        wanted = model or ref.base
+        found = wanted if wanted in models else _by_root(models, ref.base, parent=False)
+        return found, f"base model {wanted!r}"
+    if str(ref.adapter).startswith(SERVED_PREFIX):
+        wanted = str(ref.adapter)[len(SERVED_PREFIX):]
+        return (wanted if wanted in models else None), f"adapter {wanted!r}"
+    return _by_root(models, str(ref.adapter), parent=True), (
+        f"adapter folder {ref.adapter} (start the server with --lora-modules "
+        f"NAME={ref.adapter}, or name it as served:NAME)")
+
+
+def _identifying(models: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The fields of a ``/models`` entry that identify the model (the fingerprint's)."""
+    return {key: models[name].get(key) for key in _FINGERPRINT_FIELDS}
+
+
+def _serves_lora(models: dict[str, dict[str, Any]]) -> bool:
+    return any(entry.get("parent") for entry in models.values())
 
 
 def _by_root(models: dict[str, dict[str, Any]], where: str, *, parent: bool) -> str | None:
@@ -357,6 +493,12 @@ def _server_identity(base_url: str) -> str:
     keep_port = parts.port is not None and host not in _LOOPBACK
     netloc = f"{host}:{parts.port}" if keep_port else host
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _servers_identity(servers: Sequence[str]) -> str | list[str]:
+    """The identity of a set of servers: one server's as before, else the sorted set."""
+    identities = sorted({_server_identity(url) for url in servers})
+    return identities[0] if len(identities) == 1 else identities
 
 
 def _read_api_key(variable: str | None) -> str | None:
