@@ -69,7 +69,15 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(tmp_path):
           for split in ("train", "eval", "golden", "ood")),
         "duplicates[train]", *(f"leakage[{split}]" for split in ("eval", "golden", "ood")),
         "class_balance[train]", "label_drift[eval]", "capability_regression",
+        "beats_zero-shot", "beats_4-shot", "usage",
     }
+    # was fine-tuning worth it: every reference on the same eval tickets, usage measured
+    decision = {row["reference"]: row for row in data["decision"]}
+    assert set(decision) == {"zero-shot", "4-shot", "production", "candidate"}
+    assert decision["candidate"]["value"] > decision["4-shot"]["ci_high"]
+    assert decision["4-shot"]["tokens_per_request"] > 2 * decision["candidate"][
+        "tokens_per_request"]
+    assert all(row["latency_p95_ms"] and row["cost_per_1000"] for row in decision.values())
     responses = cached_responses()
     adapters = sorted(p.name for p in (ROOT / ".tunegate" / "adapters").iterdir())
     again = run_gate(tmp_path)
