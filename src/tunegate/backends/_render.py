@@ -69,3 +69,42 @@ def needs_special_tokens(tokenizer: Any, text: str) -> bool:
     """False when the text already starts with BOS (a template that writes it itself)."""
     bos = getattr(tokenizer, "bos_token", None)
     return not (bos and text.startswith(bos))
+
+
+def encode_choices(tokenizer: Any, messages: Sequence[Message] | None, prompt: str | None,
+                   choices: Sequence[str]) -> tuple[list[int], list[list[int]]]:
+    """Context ids and each choice's continuation ids: context+choice encoded whole and
+    cut at the context (as lm-eval does), so a choice is scored as the model reads it."""
+    context = render_prompt(tokenizer, messages, prompt)
+    context += choice_prefix(tokenizer, messages)
+    stripped = context.rstrip()
+    moved = context[len(stripped):]
+    special = needs_special_tokens(tokenizer, stripped)
+    texts = [stripped] + [stripped + moved + choice for choice in choices]
+    context_ids, *wholes = tokenizer(texts, add_special_tokens=special)["input_ids"]
+    continuations = []
+    for choice, whole in zip(choices, wholes, strict=True):
+        if whole[: len(context_ids)] != context_ids or len(whole) == len(context_ids):
+            raise ValueError(
+                f"choice {choice!r} merges with the end of the prompt when tokenized; "
+                "end the prompt (or the choice prefix) with a separator"
+            )
+        continuations.append(whole[len(context_ids):])
+    return context_ids, continuations
+
+
+def until_eos(tokens: list[int], eos: int | None, pad: int | None) -> list[int]:
+    """Generated ids up to (not including) the end-of-sequence or padding token."""
+    for i, token in enumerate(tokens):
+        if token == eos or (pad is not None and token == pad and pad != eos):
+            return tokens[:i]
+    return tokens
+
+
+def cut_at_stop(text: str, stops: Sequence[str], finish: str) -> tuple[str, str]:
+    """The text up to the first stop string of ``stops`` found, and the finish reason
+    (``stop`` when a stop string cut it)."""
+    for stop in stops:
+        if stop in text:
+            text, finish = text[: text.index(stop)], "stop"
+    return text, finish

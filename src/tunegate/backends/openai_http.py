@@ -70,6 +70,7 @@ from tunegate.backends._protocol import (
     ModelRef,
     ScoreRequest,
 )
+from tunegate.backends._render import cut_at_stop
 from tunegate.config import OpenAIConfig
 
 __all__ = [
@@ -386,10 +387,7 @@ def _parse_generation(answer: Answer, request: GenerateRequest, *, chat: bool) -
     if text is not None and not isinstance(text, str):
         raise ValueError(f"the server's answer has a non-text completion: {text!r}")
     text = text or ""
-    finish = str(choice.get("finish_reason") or "stop")
-    for stop in request.stop:
-        if stop in text:
-            text, finish = text[: text.index(stop)], "stop"
+    text, finish = cut_at_stop(text, request.stop, str(choice.get("finish_reason") or "stop"))
     tokens = _usage(answer.data, "completion_tokens")
     return Generation(text, tokens if tokens is not None else 0, finish,
                       prompt_tokens=_prompt_tokens(answer.data), latency_ms=answer.latency_ms)

@@ -30,7 +30,13 @@ from tunegate.backends._protocol import (
     ModelRef,
     ScoreRequest,
 )
-from tunegate.backends._render import choice_prefix, needs_special_tokens, render_prompt
+from tunegate.backends._render import (
+    cut_at_stop,
+    encode_choices,
+    needs_special_tokens,
+    render_prompt,
+    until_eos,
+)
 from tunegate.config import BackendConfig
 
 
@@ -166,23 +172,9 @@ class TransformersBackend:
         return [r for r in results if r is not None]
 
     def _encode_choices(self, index: int, request: ScoreRequest) -> _Encoded:
-        """Encode context+choice whole and split at the context (as lm-eval does)."""
-        context = render_prompt(self.tokenizer, request.messages, request.prompt)
-        context += choice_prefix(self.tokenizer, request.messages)
-        stripped = context.rstrip()
-        moved = context[len(stripped):]
-        special = needs_special_tokens(self.tokenizer, stripped)
-        texts = [stripped] + [stripped + moved + choice for choice in request.choices]
-        context_ids, *wholes = self.tokenizer(texts, add_special_tokens=special)["input_ids"]
-        continuations = []
-        for choice, whole in zip(request.choices, wholes, strict=True):
-            if whole[: len(context_ids)] != context_ids or len(whole) == len(context_ids):
-                raise ValueError(
-                    f"choice {choice!r} merges with the end of the prompt when tokenized; "
-                    "end the prompt (or the choice prefix) with a separator"
-                )
-            continuations.append(whole[len(context_ids):])
-        return _Encoded(index, context_ids, continuations)
+        context, continuations = encode_choices(self.tokenizer, request.messages,
+                                                request.prompt, request.choices)
+        return _Encoded(index, context, continuations)
 
     def _score_batch(self, model: Any, batch: list[_Encoded]) -> list[ChoiceScores]:
         """Single-token choices: one forward, logits at the last position only.
@@ -340,18 +332,10 @@ class TransformersBackend:
         )
         generations = []
         for row in out[:, ids.shape[1]:].tolist():
-            tokens = _until_eos(row, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
-            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            finish = "stop" if len(tokens) < params.max_new_tokens else "length"
-            for stop in params.stop:
-                if stop in text:
-                    text, finish = text[: text.index(stop)], "stop"
+            tokens = until_eos(row, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+            text, finish = cut_at_stop(
+                self.tokenizer.decode(tokens, skip_special_tokens=True), params.stop,
+                "stop" if len(tokens) < params.max_new_tokens else "length")
             generations.append(Generation(text, len(tokens), finish))
         return generations
 
-
-def _until_eos(tokens: list[int], eos: int | None, pad: int | None) -> list[int]:
-    for i, token in enumerate(tokens):
-        if token == eos or (token == pad and pad != eos):
-            return tokens[:i]
-    return tokens

@@ -53,7 +53,13 @@ from tunegate.backends._protocol import (
     ModelRef,
     ScoreRequest,
 )
-from tunegate.backends._render import choice_prefix, needs_special_tokens, render_prompt
+from tunegate.backends._render import (
+    cut_at_stop,
+    encode_choices,
+    needs_special_tokens,
+    render_prompt,
+    until_eos,
+)
 from tunegate.backends.vllm_server import lora_rank_limit, vllm_available
 from tunegate.config import BackendConfig, ConfigError, VLLMConfig
 
@@ -237,7 +243,8 @@ class VLLMBackend:
             return []
         lora = self.lora_request(ref)
         vllm = _import_vllm()
-        encoded = [encode_choices(self.tokenizer, r) for r in requests]
+        encoded = [encode_choices(self.tokenizer, r.messages, r.prompt, r.choices)
+                   for r in requests]
         limit = vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS
         single = [i for i, (_, choices) in enumerate(encoded)
                   if all(len(c) == 1 for c in choices) and len(choices) <= limit]
@@ -326,16 +333,10 @@ class VLLMBackend:
                     waited: float) -> Generation:
         """Text and counts from the token ids, decoded and cut as the transformers
         backend does, so the two backends' answers compare equal."""
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        for i, token in enumerate(tokens):
-            if token == eos or (pad is not None and token == pad and pad != eos):
-                tokens = tokens[:i]
-                break
-        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-        finish = "stop" if len(tokens) < request.max_new_tokens else "length"
-        for stop in request.stop:
-            if stop in text:
-                text, finish = text[: text.index(stop)], "stop"
+        tokens = until_eos(tokens, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
+        text, finish = cut_at_stop(
+            self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop,
+            "stop" if len(tokens) < request.max_new_tokens else "length")
         return Generation(text, len(tokens), finish, prompt_tokens=prompt_tokens,
                           latency_ms=waited)
 
@@ -376,23 +377,3 @@ def _tensor_shapes(files: list[Path]) -> dict[str, list[int]]:
         shapes.update((k, v["shape"]) for k, v in header.items() if k != "__metadata__")
     return shapes
 
-
-def encode_choices(tokenizer: Any, request: ScoreRequest) -> tuple[list[int], list[list[int]]]:
-    """Context ids and each choice's continuation ids, split as the transformers backend
-    splits them (context+choice encoded whole, cut at the context, as lm-eval does)."""
-    context = render_prompt(tokenizer, request.messages, request.prompt)
-    context += choice_prefix(tokenizer, request.messages)
-    stripped = context.rstrip()
-    moved = context[len(stripped):]
-    special = needs_special_tokens(tokenizer, stripped)
-    texts = [stripped] + [stripped + moved + choice for choice in request.choices]
-    context_ids, *wholes = tokenizer(texts, add_special_tokens=special)["input_ids"]
-    continuations = []
-    for choice, whole in zip(request.choices, wholes, strict=True):
-        if whole[: len(context_ids)] != context_ids or len(whole) == len(context_ids):
-            raise ValueError(
-                f"choice {choice!r} merges with the end of the prompt when tokenized; "
-                "end the prompt (or the choice prefix) with a separator"
-            )
-        continuations.append(whole[len(context_ids):])
-    return context_ids, continuations

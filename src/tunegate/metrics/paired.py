@@ -206,9 +206,8 @@ def bootstrap_metric(
     observed = metric(truth, pred)
     values = [np.array([metric(truth[row], pred[row]) for row in rows])
               for rows in _index_chunks(len(truth), resamples, seed)]
-    result = _percentile_result(float(observed), values, resamples, confidence, seed)
-    return IntervalResult(result.difference, result.low, result.high, resamples, confidence,
-                          seed)
+    spread = _percentile_result(float(observed), values, resamples, confidence, seed)
+    return IntervalResult(float(observed), spread.low, spread.high, resamples, confidence, seed)
 
 
 def macro_f1_from_indices(

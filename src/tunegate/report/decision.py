@@ -9,7 +9,7 @@ what the session computed; nothing is evaluated just to fill the table.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -65,10 +65,7 @@ def decision_rows(session: GateSession) -> list[DecisionRow]:
         if where != split:
             continue
         ref = session._refs.get(name)
-        hits = [key == _reference_key(item.reference, fields)
-                for key, item in zip(extractions.exact_keys(fields), extractions.items,
-                                     strict=True)]
-        value, low, high = _rate_interval(hits)
+        value, low, high = _rate_interval([item.matches(fields) for item in extractions.items])
         rows.append(_row(session, name, ref, "exact_match", value, low, high, value,
                          extractions.usage))
     return sorted(rows, key=lambda r: (_ORDER.get(r.role, 0), r.reference))
@@ -127,12 +124,6 @@ def _rate_interval(hits: list[bool]) -> tuple[float, float | None, float | None]
         return math.nan, None, None
     low, high = wilson_interval(sum(hits), len(hits))
     return sum(hits) / len(hits), low, high
-
-
-def _reference_key(reference: dict[str, Any], fields: Any) -> str:
-    from tunegate.tasks.extraction import exact_key
-
-    return exact_key(reference, fields)
 
 
 def _finite(value: float) -> float | None:

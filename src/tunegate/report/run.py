@@ -143,21 +143,10 @@ def _examples(session: GateSession) -> list[ExampleRecord]:
             records.append(ExampleRecord(
                 role=role, task=task, split=split, id=item.id,
                 gold=json.dumps(item.reference, sort_keys=True, ensure_ascii=False),
-                answer=item.output, correct=_extraction_correct(item.parsed, item.reference,
-                                                                fields),
+                answer=item.output, correct=item.matches(fields),
             ))
     return records
 
-
-def _extraction_correct(
-    parsed: dict[str, Any] | None, reference: dict[str, Any], fields: Sequence[str]
-) -> bool:
-    """Exact on the task's exact fields; the whole object when it names none."""
-    if parsed is None:
-        return False
-    if not fields:
-        return parsed == reference
-    return all(parsed.get(f) == reference.get(f) for f in fields)
 
 
 def suite_record(

@@ -35,6 +35,15 @@ class Extraction:
     def parsed(self) -> dict[str, Any] | None:
         return parse_object(self.output)
 
+    def matches(self, fields: Sequence[str]) -> bool:
+        """Exact on ``fields``; on the whole object when it names none."""
+        parsed = self.parsed
+        if parsed is None:
+            return False
+        if not fields:
+            return parsed == self.reference
+        return all(parsed.get(f) == self.reference.get(f) for f in fields)
+
 
 @dataclass(frozen=True)
 class Extractions:
