@@ -275,3 +275,28 @@ def test_value_for_an_unconfigured_task_is_the_main_one(two_task_project):
     result.assert_outcomes(passed=1, failed=1)
     assert references_printed(result)[0] == "MAIN candidate=summaries=folder production=production"
     assert references_printed(result)[1].startswith("EXTRACTION candidate=extract-good ")
+
+
+def test_backend_option_switches_the_kind_and_goes_into_the_reproduce_command(
+    pytester, gate_project
+):
+    config = gate_project(macro_f1=0.99)
+    config.write_text(config.read_text() + '[backend]\nkind = "vllm"\nbatch_size = 7\n'
+                      "[backend.vllm]\nmax_loras = 3\n")
+    pytester.makepyfile(test_kind="""
+        def test_kind(tg_config):
+            assert tg_config.backend.kind == "transformers"
+            assert tg_config.backend.batch_size == 7  # the rest of the table is kept
+            assert tg_config.backend.vllm is None     # configures vLLM only
+    """)
+    result = pytester.runpytest("--tg-backend", "transformers")
+    result.assert_outcomes(passed=4, failed=1, skipped=1)
+    assert "reproduce: pytest test_task_quality.py::test_macro_f1" in result.stdout.str()
+    assert "--tg-backend transformers" in result.stdout.str()
+
+
+def test_backend_option_openai_without_a_server_is_a_config_error(pytester, gate_project):
+    gate_project()
+    result = pytester.runpytest("test_task_quality.py", "--tg-backend", "openai")
+    assert result.ret != pytest.ExitCode.OK
+    assert "[backend.openai]" in result.stdout.str() + result.stderr.str()

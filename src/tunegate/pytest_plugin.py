@@ -50,6 +50,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, dest=dest, default=None, help=help_text)
     for flag, dest, help_text in _REFERENCE_OPTIONS:
         group.addoption(flag, dest=dest, action="append", default=[], help=help_text)
+    group.addoption("--tg-backend", dest="tg_backend", default=None,
+                    choices=("transformers", "vllm", "openai"),
+                    help="which backend computes (default: [tool.tunegate.backend] kind); "
+                    "'openai' needs the config's [backend.openai] table")
     group.addoption("--tg-seed", dest="tg_seed", type=int, default=None,
                     help="seed for training and sampling (default: the config's)")
     group.addoption("--tg-no-cache", dest="tg_no_cache", action="store_true",
@@ -79,8 +83,21 @@ def gate_config_from_options(config: pytest.Config) -> GateConfig:
                 main[key] = value
     return loaded.with_judge(option.tg_judge).with_overrides(
         base=option.tg_base, report_dir=option.tg_report_dir, seed=option.tg_seed,
-        use_cache=False if option.tg_no_cache else None, **main,
+        use_cache=False if option.tg_no_cache else None,
+        backend=_backend_of_kind(loaded, option.tg_backend), **main,
     )
+
+
+def _backend_of_kind(config: GateConfig, kind: str | None) -> dict[str, Any] | None:
+    """The backend settings with another kind (None: keep); a [backend.vllm] table is
+    dropped for a kind other than vllm, as it configures nothing else."""
+    if kind is None or kind == config.backend.kind:
+        return None
+    backend = config.backend.model_dump()
+    backend["kind"] = kind
+    if kind != "vllm":
+        backend["vllm"] = None
+    return backend
 
 
 def _find_from(config: pytest.Config) -> str | None:
@@ -208,6 +225,8 @@ def reproduce_command(config: pytest.Config, nodeid: str) -> str:
             values = [session.config.candidate]
         for value in values:
             words += [flag, value]
+    if option.tg_backend is not None:
+        words += ["--tg-backend", option.tg_backend]
     if option.tg_seed is not None:
         words += ["--tg-seed", str(option.tg_seed)]
     return shlex.join(words)
