@@ -68,6 +68,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(RunRecorder(config), "tunegate-recorder")
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close the run's gate session: a vLLM engine stops here, while its output can
+    still be written, not in an exit handler after pytest closed the streams."""
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        session.close()
+
+
 def gate_config_from_options(config: pytest.Config) -> GateConfig:
     """The [tool.tunegate] configuration with the --tg-* options applied."""
     option = config.option

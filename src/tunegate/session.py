@@ -58,6 +58,19 @@ class GateSession:
             self._tasks[name] = GateSession(self.config.for_task(name), parent=self)
         return self._tasks[name]
 
+    def close(self) -> None:
+        """Stop what the session started (vLLM's engine processes) and close the response
+        cache. A further task's session shares both, so only the run's own closes them."""
+        if self.parent is not None:
+            return
+        backend = self.__dict__.pop("backend", None)
+        close = getattr(getattr(backend, "inner", None), "close", None)
+        if callable(close):
+            close()
+        cache = self.__dict__.pop("response_cache", None)
+        if cache is not None:
+            cache.close()
+
     # -- models ---------------------------------------------------------------------
 
     @cached_property

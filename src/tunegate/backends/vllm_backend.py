@@ -38,7 +38,8 @@ import gc
 import json
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -76,11 +77,23 @@ class EngineDiedError(RuntimeError):
     starts a new engine."""
 
 
+@contextmanager
+def _torch_deprecations_ignored() -> Iterator[None]:
+    """vLLM's imports and engine start reach torch modules that define TorchScript
+    methods, which torch 2.13 itself deprecates: not the user's to act on, and fatal
+    under a ``filterwarnings = error`` that a gate project may well have."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script_method` is deprecated",
+                                DeprecationWarning)
+        yield
+
+
 def _import_vllm() -> Any:
     try:
-        import vllm.lora.request
-        import vllm.sampling_params
-        import vllm.v1.engine.exceptions
+        with _torch_deprecations_ignored():
+            import vllm.lora.request
+            import vllm.sampling_params
+            import vllm.v1.engine.exceptions
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             f"the vllm backend needs vllm ({exc.name} is missing): pip install "
@@ -130,12 +143,14 @@ class VLLMBackend:
         rank = self.settings.max_lora_rank or DEFAULT_LORA_RANK
         if self.settings.max_lora_rank is None and adapter is not None:
             rank = max(rank, lora_rank_limit({adapter.name: adapter}))
-        self._engine = vllm.LLM(
-            self.base, dtype=self.config.dtype, enforce_eager=self.settings.enforce_eager,
-            max_model_len=self.settings.max_model_len, seed=ENGINE_SEED,
-            kv_cache_memory_bytes=int(self.settings.kv_cache_gib * _GIB),
-            enable_lora=True, max_lora_rank=rank, max_loras=self.settings.max_loras,
-        )
+        with _torch_deprecations_ignored():
+            self._engine = vllm.LLM(
+                self.base, dtype=self.config.dtype, enforce_eager=self.settings.enforce_eager,
+                max_model_len=self.settings.max_model_len, seed=ENGINE_SEED,
+                kv_cache_memory_bytes=int(self.settings.kv_cache_gib * _GIB),
+                enable_lora=True, max_lora_rank=rank, max_loras=self.settings.max_loras,
+                disable_log_stats=False,  # per-request timestamps: latency without the queue
+            )
         self.max_lora_rank = rank
         return self._engine
 
@@ -146,11 +161,17 @@ class VLLMBackend:
         self.max_lora_rank = None
         if engine is None:
             return
-        engine.llm_engine.engine_core.shutdown()
-        del engine
-        with warnings.catch_warnings():  # vLLM 0.32 never terminates its zmq context:
-            warnings.simplefilter("ignore", ResourceWarning)  # collected, it would warn
+        client = engine.llm_engine.engine_core
+        client.shutdown()
+        # vLLM 0.32 never closes its client's zmq context: collected, the context warns
+        # (fatal under `filterwarnings = error`) and destroys itself. Destroy it here.
+        context = getattr(getattr(client, "resources", None), "ctx", None)
+        del engine, client
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
+        if context is not None and not context.closed:
+            context.destroy(linger=0)
 
     def _run(self, prompts: list[list[int]], params: Any, lora: Any) -> list[Any]:
         """``LLM.generate`` on token ids, outputs in prompt order. A dead engine (a vLLM
@@ -271,13 +292,13 @@ class VLLMBackend:
                   for _, choices in items]
         began = time.perf_counter()
         outputs = self._run([context for context, _ in items], params, lora)
-        waited = (time.perf_counter() - began) * 1000  # each request waits for the batch
+        waited = (time.perf_counter() - began) * 1000
         results = []
         for output, (context, choices) in zip(outputs, items, strict=True):
             logprobs = output.outputs[0].logprobs[0]
             results.append(ChoiceScores(
                 tuple(float(logprobs[c[0]].logprob) for c in choices), (1,) * len(choices),
-                prompt_tokens=len(context), latency_ms=waited))
+                prompt_tokens=len(context), latency_ms=service_ms(output, waited)))
         return results
 
     def _score_prompt_tokens(self, context: list[int], continuations: list[list[int]],
@@ -312,9 +333,10 @@ class VLLMBackend:
         ]
         began = time.perf_counter()
         outputs = self._run(encoded, params, lora)
-        waited = (time.perf_counter() - began) * 1000  # each request waits for the batch
+        waited = (time.perf_counter() - began) * 1000
         return [
-            self._generation(list(output.outputs[0].token_ids), r, len(ids), waited)
+            self._generation(list(output.outputs[0].token_ids), r, len(ids),
+                             service_ms(output, waited))
             for output, r, ids in zip(outputs, requests, encoded, strict=True)
         ]
 
@@ -339,6 +361,19 @@ class VLLMBackend:
             "stop" if len(tokens) < request.max_new_tokens else "length")
         return Generation(text, len(tokens), finish, prompt_tokens=prompt_tokens,
                           latency_ms=waited)
+
+
+def service_ms(output: Any, call_ms: float) -> float:
+    """A request's latency: from when vLLM's scheduler first took it to its last token,
+    by vLLM's own request stats, so the wait behind the rest of a large call is left
+    out (the engine still batches it with others, as a server would under load). The
+    call's wall time when vLLM kept no stats."""
+    stats = getattr(output, "metrics", None)
+    started = getattr(stats, "scheduled_ts", 0.0)
+    finished = getattr(stats, "last_token_ts", 0.0)
+    if not started or not finished or finished < started:
+        return call_ms
+    return (finished - started) * 1000
 
 
 def check_lora_shapes(folder: Path, base_folder: Path) -> None:
