@@ -108,9 +108,87 @@ def test_missing_data_and_broken_documents_are_error_results(
     assert result.docs == ()
 
 
-def test_a_non_transformers_backend_cannot_run_lm_eval(tiny_base: Path, task_folder: Path) -> None:
+def test_a_backend_that_cannot_identify_a_model_is_an_error(tiny_base: Path,
+                                                            task_folder: Path) -> None:
     [result] = run(object(), ModelRef("base", str(tiny_base)), task_folder).values()
-    assert "transformers backend" in (result.error or "")
+    assert "no fingerprint" in (result.error or "")
+
+
+class RequestsOnly:
+    """The transformers backend seen through the backend protocol only (score, generate,
+    fingerprint), as vLLM's or an OpenAI server's is: no model to hand to HFLM, so
+    lm-eval runs through tunegate's requests. It computes with the real model."""
+
+    def __init__(self, backend: Any):
+        self.score, self.generate = backend.score, backend.generate
+        self.fingerprint = backend.fingerprint
+
+
+def test_through_the_backends_requests_lm_eval_gets_what_hflm_gets(
+    tiny_backend: Any, tiny_base: Path, billing_adapter: Path, task_folder: Path,
+) -> None:
+    bridge = RequestsOnly(tiny_backend)
+    assert not hasattr(bridge, "activate")
+    for ref in (ModelRef("base", str(tiny_base)),
+                ModelRef("candidate", str(tiny_base), billing_adapter)):
+        hflm, ours = run(tiny_backend, ref, task_folder)[TASK], run(bridge, ref, task_folder)[TASK]
+        assert ours.error is None, ours.error
+        assert [(d.key, d.doc_hash, d.prompt, d.target, d.answer, d.correct)
+                for d in ours.docs] == [(d.key, d.doc_hash, d.prompt, d.target, d.answer,
+                                         d.correct) for d in hflm.docs]
+        assert ours.model_fingerprint == hflm.model_fingerprint
+
+
+GENERATE_YAML = """task: tiny_routing
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: data/tiny_routing.jsonl
+test_split: test
+output_type: generate_until
+doc_to_text: context
+doc_to_target: "{{choices[label]}}"
+generation_kwargs:
+  until: ["\\n", "</s>"]
+  max_gen_toks: 8
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+    regexes_to_ignore: [" "]
+"""
+
+
+def test_generate_until_tasks_run_through_the_backends_requests(
+    tiny_backend: Any, tiny_base: Path, billing_adapter: Path, tmp_path: Path,
+    tiny_docs: list[dict[str, Any]], tiny_task: Any,
+) -> None:
+    folder = tiny_task.write(tmp_path / "gen", tiny_docs, GENERATE_YAML)
+    ref = ModelRef("candidate", str(tiny_base), billing_adapter)
+    hflm = run(tiny_backend, ref, folder, metric="exact_match")[TASK]
+    ours = run(RequestsOnly(tiny_backend), ref, folder, metric="exact_match")[TASK]
+    assert hflm.error is None and ours.error is None, (hflm.error, ours.error)
+    assert [(d.answer, d.correct) for d in ours.docs] == [(d.answer, d.correct)
+                                                          for d in hflm.docs]
+    assert {d.answer for d in ours.docs} == {" billing"}  # the generated text itself
+    assert [d.correct for d in ours.docs] == [d.target == "billing" for d in ours.docs]
+
+
+def test_a_task_the_requests_cannot_evaluate_is_refused_by_name(
+    tiny_backend: Any, tiny_base: Path, tmp_path: Path, tiny_docs: list[dict[str, Any]],
+    tiny_task: Any,
+) -> None:
+    yaml_text = tiny_task.yaml.replace("output_type: multiple_choice",
+                                       "output_type: loglikelihood").replace(
+        "doc_to_choice: choices\n", "").replace("doc_to_target: label",
+                                                 'doc_to_target: "{{choices[label]}}"')
+    folder = tiny_task.write(tmp_path / "ll", tiny_docs, yaml_text)
+    [result] = run(RequestsOnly(tiny_backend), ModelRef("base", str(tiny_base)),
+                   folder).values()
+    assert result.error is not None
+    assert "'tiny_routing' is a loglikelihood task" in result.error
+    assert "RequestsOnly" in result.error and "transformers backend" in result.error
+    assert result.docs == ()
 
 
 def test_the_task_hash_follows_the_task_content(

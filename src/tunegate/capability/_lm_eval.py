@@ -176,7 +176,10 @@ def _outcome(task: str, sample: dict[str, Any], metric: str, multiple_choice: bo
                               f"{sample['doc_id']}; the gate needs right/wrong (0 or 1) values")
     arguments: Sequence[Any] = sample.get("arguments", ())
     prompt = str(arguments[0][0]) if arguments else ""
-    target, answer = str(sample.get("target", "")), str(sample.get("filtered_resps", ""))
+    responses = sample.get("filtered_resps", "")
+    if isinstance(responses, list) and len(responses) == 1 and isinstance(responses[0], str):
+        responses = responses[0]  # a generate_until task's one generation
+    target, answer = str(sample.get("target", "")), str(responses)
     if multiple_choice and arguments:
         choices = [str(a[1]).strip() for a in arguments]
         scores = [float(r[0]) for r in sample["filtered_resps"]]

@@ -1,8 +1,10 @@
 """Run the configured capability tasks on one model reference, through the result cache.
 
-The model is the one the transformers backend already holds: lm-eval's ``HFLM``
+On the transformers backend the model is the one it already holds: lm-eval's ``HFLM``
 receives it as an instance (the base with its adapters disabled, or the peft model
-with the candidate's adapter active), so nothing is loaded twice.
+with the candidate's adapter active), so nothing is loaded twice. Any other backend
+(vLLM in-process, an OpenAI-compatible server) is driven through lm-eval's model
+interface over the backend's own requests (``_backend_lm``).
 """
 
 from __future__ import annotations
@@ -33,16 +35,15 @@ def run_capability(
 ) -> dict[str, TaskResult]:
     """Every configured task's per-document results on ``ref``, by task name.
 
-    ``backend`` is a :class:`~tunegate.backends.transformers_backend.TransformersBackend`
-    (it holds the loaded model); ``fingerprint`` defaults to its own. A task that cannot
+    ``backend`` is the run's backend (not the response cache in front of it);
+    ``fingerprint`` defaults to its own. A task that cannot
     be evaluated (unknown, lm-eval error, no right/wrong metric) comes back with
     ``error`` set rather than raising, so the gate can fail closed and say why; results
     are cached only when they have no error.
     """
     identify = fingerprint or getattr(backend, "fingerprint", None)
-    if identify is None or not hasattr(backend, "activate"):
-        reason = (f"the capability gate runs lm-eval in process on the transformers backend; "
-                  f"this backend is {type(backend).__name__}")
+    if identify is None:
+        reason = f"{type(backend).__name__} cannot identify a model (no fingerprint)"
         return {t: TaskResult(t, settings.metric, "", error=reason) for t in settings.tasks}
     model = identify(ref)
     catalog = TaskCatalog(include_path)
@@ -70,7 +71,8 @@ def _one_task(
         stored = cache.get(key) if cache is not None else None
         if stored is not None:
             return stored
-        docs = evaluate_loaded(lm.get(), catalog.load(task), metric, limit=evaluation["limit"],
+        loaded = catalog.load(task)
+        docs = evaluate_loaded(lm.get(loaded), loaded, metric, limit=evaluation["limit"],
                                num_fewshot=evaluation["num_fewshot"], seed=evaluation["seed"])
     except CapabilityError as exc:
         return TaskResult(task, metric, model, error=str(exc),
@@ -83,7 +85,8 @@ def _one_task(
 
 
 class _LazyLM:
-    """lm-eval's HFLM over the backend's model, computing as ``ref``, made on first use.
+    """lm-eval's model computing as ``ref``, made on first use: ``HFLM`` over the
+    transformers backend's model, else the bridge over the backend's requests.
 
     A run answered entirely from the cache never activates the model.
     """
@@ -101,7 +104,15 @@ class _LazyLM:
             self._active.__exit__(None, None, None)
             self._active = None
 
-    def get(self) -> Any:
+    def get(self, loaded: dict[str, Any]) -> Any:
+        """The model for the loaded tasks (refused when the bridge cannot run them)."""
+        if not hasattr(self.backend, "activate"):
+            from tunegate.capability._backend_lm import backend_lm, check_output_types
+
+            check_output_types(loaded, self.backend)
+            if self._lm is None:
+                self._lm = backend_lm(self.backend, self.ref)
+            return self._lm
         if self._lm is None:
             from tunegate.capability._lm_eval import import_lm_eval
 
