@@ -37,3 +37,11 @@ def folder_fingerprint(folder: Path) -> str:
     for path in files:
         digest.update(path.name.encode() + b"\0" + file_sha256(path).encode() + b"\0")
     return digest.hexdigest()
+
+
+def model_fingerprint(base_fingerprint: str, adapter: str | Path | None) -> str:
+    """A reference's identity for the local backends: the base's fingerprint, plus the
+    adapter folder's when there is one (so both backends share cached answers)."""
+    if adapter is None:
+        return base_fingerprint
+    return f"{base_fingerprint}+{folder_fingerprint(Path(adapter))}"

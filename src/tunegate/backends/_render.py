@@ -71,6 +71,18 @@ def needs_special_tokens(tokenizer: Any, text: str) -> bool:
     return not (bos and text.startswith(bos))
 
 
+def encode_prompts(tokenizer: Any, prompts: Sequence[str]) -> list[list[int]]:
+    """Token ids of rendered prompts, BOS added unless the text starts with it; one
+    tokenizer call per kind."""
+    flags = [needs_special_tokens(tokenizer, p) for p in prompts]
+    encoded: dict[int, list[int]] = {}
+    for flag in set(flags):
+        chosen = [i for i, f in enumerate(flags) if f == flag]
+        rows = tokenizer([prompts[i] for i in chosen], add_special_tokens=flag)
+        encoded.update(zip(chosen, rows["input_ids"], strict=True))
+    return [encoded[i] for i in range(len(prompts))]
+
+
 def encode_choices(tokenizer: Any, messages: Sequence[Message] | None, prompt: str | None,
                    choices: Sequence[str]) -> tuple[list[int], list[list[int]]]:
     """Context ids and each choice's continuation ids: context+choice encoded whole and

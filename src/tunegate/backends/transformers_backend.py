@@ -22,7 +22,7 @@ from tunegate.backends._canary import (
     check_adapter_changes_output,
     check_adapter_fits,
 )
-from tunegate.backends._fingerprint import folder_fingerprint
+from tunegate.backends._fingerprint import folder_fingerprint, model_fingerprint
 from tunegate.backends._protocol import (
     ChoiceScores,
     GenerateRequest,
@@ -33,7 +33,7 @@ from tunegate.backends._protocol import (
 from tunegate.backends._render import (
     cut_at_stop,
     encode_choices,
-    needs_special_tokens,
+    encode_prompts,
     render_prompt,
     until_eos,
 )
@@ -101,9 +101,7 @@ class TransformersBackend:
 
     def fingerprint(self, ref: ModelRef) -> str:
         """base fingerprint, plus the adapter's content hash when there is one."""
-        if ref.adapter is None:
-            return self._base_fingerprint
-        return f"{self._base_fingerprint}+{folder_fingerprint(Path(ref.adapter))}"
+        return model_fingerprint(self._base_fingerprint, ref.adapter)
 
     @property
     def base_fingerprint(self) -> str:
@@ -291,11 +289,8 @@ class TransformersBackend:
         for i, r in enumerate(requests):
             params = json.dumps([r.max_new_tokens, r.stop, r.temperature, r.seed])
             groups.setdefault(params, []).append(i)
-        prompts = [render_prompt(self.tokenizer, r.messages, r.prompt) for r in requests]
-        encoded = [
-            self.tokenizer.encode(p, add_special_tokens=needs_special_tokens(self.tokenizer, p))
-            for p in prompts
-        ]
+        encoded = encode_prompts(
+            self.tokenizer, [render_prompt(self.tokenizer, r.messages, r.prompt) for r in requests])
         with self.activate(ref) as model, torch.inference_mode(), progress(
             len(requests), f"generating {ref.name}"
         ) as advance:

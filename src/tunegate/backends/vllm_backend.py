@@ -46,7 +46,7 @@ from typing import Any
 
 from tunegate._progress import progress
 from tunegate.backends._canary import AdapterMismatchError, AdapterNoOpError, check_adapter_fits
-from tunegate.backends._fingerprint import folder_fingerprint
+from tunegate.backends._fingerprint import folder_fingerprint, model_fingerprint
 from tunegate.backends._protocol import (
     ChoiceScores,
     GenerateRequest,
@@ -57,7 +57,7 @@ from tunegate.backends._protocol import (
 from tunegate.backends._render import (
     cut_at_stop,
     encode_choices,
-    needs_special_tokens,
+    encode_prompts,
     render_prompt,
     until_eos,
 )
@@ -127,9 +127,7 @@ class VLLMBackend:
 
     def fingerprint(self, ref: ModelRef) -> str:
         """base fingerprint, plus the adapter's content hash: the transformers backend's."""
-        if ref.adapter is None:
-            return self._base_fingerprint
-        return f"{self._base_fingerprint}+{folder_fingerprint(Path(ref.adapter))}"
+        return model_fingerprint(self._base_fingerprint, ref.adapter)
 
     # -- engine and adapters ----------------------------------------------------------
 
@@ -320,8 +318,8 @@ class VLLMBackend:
             return []
         lora = self.lora_request(ref)
         vllm = _import_vllm()
-        encoded = self._encode_prompts(
-            [render_prompt(self.tokenizer, r.messages, r.prompt) for r in requests])
+        encoded = encode_prompts(
+            self.tokenizer, [render_prompt(self.tokenizer, r.messages, r.prompt) for r in requests])
         params = [
             vllm.SamplingParams(max_tokens=r.max_new_tokens, temperature=r.temperature,
                                 # a seed makes vLLM keep a generator per request: greedy
@@ -339,17 +337,6 @@ class VLLMBackend:
                              service_ms(output, waited))
             for output, r, ids in zip(outputs, requests, encoded, strict=True)
         ]
-
-    def _encode_prompts(self, prompts: list[str]) -> list[list[int]]:
-        """Token ids of rendered prompts, BOS added unless the text starts with it; as
-        the transformers backend encodes them, but in one tokenizer call per kind."""
-        flags = [needs_special_tokens(self.tokenizer, p) for p in prompts]
-        encoded: dict[int, list[int]] = {}
-        for flag in set(flags):
-            chosen = [i for i, f in enumerate(flags) if f == flag]
-            rows = self.tokenizer([prompts[i] for i in chosen], add_special_tokens=flag)
-            encoded.update(zip(chosen, rows["input_ids"], strict=True))
-        return [encoded[i] for i in range(len(prompts))]
 
     def _generation(self, tokens: list[int], request: GenerateRequest, prompt_tokens: int,
                     waited: float) -> Generation:

@@ -148,7 +148,6 @@ def _examples(session: GateSession) -> list[ExampleRecord]:
     return records
 
 
-
 def suite_record(
     rootdir: Path,
     collected: Sequence[str],
