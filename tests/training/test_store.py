@@ -55,7 +55,48 @@ def test_same_inputs_train_once(tiny_base, tiny_examples, tmp_path):
     assert lineage["examples"] == 16
     assert lineage["training"]["max_steps"] == 3
     assert lineage["outcome"]["steps"] == 3
-    assert not list((tmp_path / "adapters").glob(".*"))  # no scratch folders left
+    assert not [p for p in (tmp_path / "adapters").glob(".*") if p.is_dir()]  # no scratch left
+
+
+TRAIN_AT_ONCE = """
+import json, sys, time
+from pathlib import Path
+from tunegate.data import load_examples
+from tunegate.training import AdapterStore, TrainingConfig, TrainingItem
+
+base, data, root, me, other = sys.argv[1:]
+items = [TrainingItem(e.messages, None, e.label) for e in load_examples(data)]
+Path(me).touch()  # imports done: start together with the other process
+while not Path(other).exists():
+    time.sleep(0.01)
+store = AdapterStore(Path(root))
+config = TrainingConfig(max_steps=3, batch_size=8, r=4, alpha=8)
+path = store.get_or_train(base, "f" * 64, items, config, name="good")
+print(json.dumps({"trained": store.trained, "path": str(path)}))
+"""
+
+
+def test_processes_asking_at_once_train_once(tiny_base, tiny_examples, tmp_path):
+    """pytest -n workers or parallel CI jobs on one cache: one trains, the other waits."""
+    import subprocess
+    import sys
+
+    from tunegate.data import write_examples
+
+    data = tmp_path / "train.jsonl"
+    write_examples(data, tiny_examples[:16])
+    ready = [tmp_path / "ready-0", tmp_path / "ready-1"]
+    workers = [subprocess.Popen([sys.executable, "-c", TRAIN_AT_ONCE, str(tiny_base), str(data),
+                                 str(tmp_path / "adapters"), str(me), str(other)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for me, other in (ready, ready[::-1])]
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert sorted(r["trained"] for r in results) == [0, 1]  # without the lock: [1, 1]
+    assert len({r["path"] for r in results}) == 1
 
 
 @pytest.mark.parametrize(

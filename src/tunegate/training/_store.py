@@ -1,8 +1,9 @@
 """Trained adapters cached by content: (base fingerprint, training data, config).
 
-An adapter asked for twice is trained once. Each adapter folder carries a
-lineage.json that says what it was trained from, so a registry or a report can
-trace it without the run that made it.
+An adapter asked for twice is trained once, also by processes running at once (pytest
+-n workers, concurrent CI jobs on one cache): the first trains it under a file lock,
+the others wait for it. Each adapter folder carries a lineage.json that says what it
+was trained from, so a registry or a report can trace it without the run that made it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 import tunegate
 from tunegate.training._config import TrainingConfig
@@ -71,6 +74,25 @@ class AdapterStore:
         if (target / "lineage.json").is_file():
             return target
         self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.root / f".{key[:20]}.lock"):
+            if (target / "lineage.json").is_file():  # trained while this one waited
+                return target
+            return self._train(base, base_fingerprint, items, config, name=name,
+                               data_source=data_source, key=key, data_sha=data_sha)
+
+    def _train(
+        self,
+        base: str,
+        base_fingerprint: str,
+        items: Sequence[TrainingItem],
+        config: TrainingConfig,
+        *,
+        name: str,
+        data_source: str | None,
+        key: str,
+        data_sha: str,
+    ) -> Path:
+        target = self.path_for(key)
         scratch = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
         try:
             outcome = finetune(base, items, config, scratch)
