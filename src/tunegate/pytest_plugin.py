@@ -246,18 +246,26 @@ def reproduce_command(config: pytest.Config, nodeid: str) -> str:
 def pytest_terminal_summary(
     terminalreporter: Any, exitstatus: int, config: pytest.Config
 ) -> None:
-    session = config.stash.get(_SESSION, None)
-    if session is None or not session.results:
-        recorder = config.pluginmanager.get_plugin("tunegate-recorder")
-        if recorder is not None and recorder.tracker.record_path is not None:
-            terminalreporter.write_sep("=", "tunegate")  # e.g. xdist: workers held the gates
-            terminalreporter.write_line(f"run record: {recorder.tracker.record_path}")
-        return
     from tunegate.report.console import gate_table
 
-    terminalreporter.write_sep("=", "tunegate gate results")
     markup = bool(getattr(terminalreporter, "hasmarkup", False))
-    terminalreporter.write(gate_table(session, markup=markup), flush=True)
+    session = config.stash.get(_SESSION, None)
+    if session is not None and session.results:
+        terminalreporter.write_sep("=", "tunegate gate results")
+        terminalreporter.write(gate_table(session.results, session.record_path, markup),
+                               flush=True)
+        return
+    recorder = config.pluginmanager.get_plugin("tunegate-recorder")
+    if recorder is None:
+        return
+    tracker = recorder.tracker
+    if tracker.record is not None and tracker.record.gates:  # xdist: the workers' gates
+        terminalreporter.write_sep("=", "tunegate gate results")
+        gates = [(g.test, g) for g in tracker.record.gates]
+        terminalreporter.write(gate_table(gates, tracker.record_path, markup), flush=True)
+    elif tracker.record_path is not None:
+        terminalreporter.write_sep("=", "tunegate")
+        terminalreporter.write_line(f"run record: {tracker.record_path}")
 
 
 # -- recording ---------------------------------------------------------------------
@@ -305,6 +313,7 @@ class RunRecorder:
             int(exitstatus), config.rootpath, python_files=config.getini("python_files"),
             norecursedirs=config.getini("norecursedirs"),
         )
+        self.tracker.record = record
         report_dir = next((p.report_dir for p in self.tracker.parts if p.report_dir), None)
         if record is None or report_dir is None:
             return

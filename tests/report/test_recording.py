@@ -163,6 +163,10 @@ def test_xdist_controller_writes_one_merged_record(project):
     [path] = records(project.path / "parallel")  # one record: workers write none
     merged = json.loads(path.read_text())
     assert {g["reason"] for g in merged["gates"] if g["reason"]} == {"gw0", "gw1"}
+    # the controller prints the workers' gates in one table, as a serial run does
+    table = parallel.stdout.str().split("tunegate gate results", 1)[1]
+    assert all(f"{g['name']} " in table for g in merged["gates"])
+    assert str(path) in table.replace("\n", "")
     project.runpytest_subprocess("suite", "--tg-report-dir", "serial")
     [serial] = records(project.path / "serial")
     assert comparable(merged) == comparable(json.loads(serial.read_text()))

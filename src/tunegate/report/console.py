@@ -7,16 +7,21 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
     from tunegate.gates import GateResult
-    from tunegate.session import GateSession
+    from tunegate.report.record import GateRecord
 
 _STYLE = {"PASSED": "green", "FAILED": "bold red", "NOT EVALUATED": "bold yellow"}
 
 
-def headline(result: GateResult) -> tuple[str, str, str]:
+def headline(result: GateResult | GateRecord) -> tuple[str, str, str]:
     """The checked value closest to (or furthest past) its threshold: what decided."""
     worst: tuple[float, str] | None = None
     for key, threshold in result.thresholds.items():
+        if threshold is None:  # a record's non-finite threshold
+            continue
         value = result.values.get(key)
         if value is None or not math.isfinite(value):
             return key, "-", f"{result.directions.get(key, '')} {threshold:g}".strip()
@@ -31,8 +36,13 @@ def headline(result: GateResult) -> tuple[str, str, str]:
     return key + checks, f"{result.values[key]:.4f}", limit
 
 
-def gate_table(session: GateSession, markup: bool = False) -> str:
-    """A rich table (gate, test, value, threshold, verdict) rendered to text."""
+def gate_table(results: Iterable[tuple[str, GateResult | GateRecord]],
+               record_path: Path | None = None, markup: bool = False) -> str:
+    """A rich table (gate, test, value, threshold, verdict) rendered to text.
+
+    ``results`` are (test node id, gate) pairs: a session's results, or the gates of a
+    run record (an xdist controller holds only the workers' records).
+    """
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -40,7 +50,7 @@ def gate_table(session: GateSession, markup: bool = False) -> str:
     table = Table(show_edge=False, pad_edge=False)
     for column in ("gate", "test", "metric", "value", "threshold", "verdict"):
         table.add_column(column)
-    for where, result in session.results:
+    for where, result in results:
         metric, value, threshold = headline(result)
         status = result.status
         table.add_row(
@@ -51,6 +61,6 @@ def gate_table(session: GateSession, markup: bool = False) -> str:
     console = Console(file=buffer, width=140, force_terminal=markup, no_color=not markup,
                       highlight=False)
     console.print(table)
-    if session.record_path is not None:
-        console.print(f"run record: {escape(str(session.record_path))}", soft_wrap=True)
+    if record_path is not None:
+        console.print(f"run record: {escape(str(record_path))}", soft_wrap=True)
     return buffer.getvalue()

@@ -194,6 +194,7 @@ class RunTracker:
         self.parts: list[RunPart] = []
         self.lost_workers: list[str] = []
         self.record_path: Path | None = None
+        self.record: RunRecord | None = None  # built at the end of the run
 
     def add_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report (setup, call, teardown) into the test's outcome."""
