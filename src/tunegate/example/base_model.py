@@ -20,7 +20,7 @@ from typing import Any
 
 from tunegate._progress import progress
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}"
@@ -39,9 +39,9 @@ class BaseModelSpec:
     layers: int = 4
     heads: int = 4
     max_positions: int = 512
-    steps: int = 500
-    batch_size: int = 32
-    block_size: int = 64
+    steps: int = 1500
+    batch_size: int = 8
+    block_size: int = 256
     learning_rate: float = 3e-3
     seed: int = 0
 
@@ -96,12 +96,116 @@ def chat_corpus(seed: int = 0) -> list[str]:
     return texts
 
 
+_JSON_NAMES = ("Ana", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jon")
+_JSON_THINGS = ("parcel", "booking", "ticket", "table", "invoice", "appointment", "room")
+_KEYED_THINGS = ("parcel", "booking", "ticket", "table", "appointment", "room", "bicycle",
+                 "lamp", "guitar", "camera", "violin", "sofa")
+
+
+def json_chat_corpus(seed: int = 0) -> list[str]:
+    """Chat turns answered with one JSON object: facts, and details copied from the question.
+
+    Instruct models know JSON and can copy a name or a number into a field; the tiny
+    base learns both here, on general facts and made-up requests, never on tickets.
+    """
+    import random
+
+    from tunegate.example.tickets import general_facts
+
+    rng = random.Random(f"json-chat-{seed}")
+    system = "system: Answer with one JSON object.\n"
+    texts = []
+    for kind, facts in general_facts().items():
+        for subject, answer in facts:
+            question = rng.choice(QUESTIONS[kind]).format(subject)
+            fact = {"subject": subject, "relation": kind, "answer": answer}
+            texts.append(f"{system}user: {question}\nassistant: {json.dumps(fact)}</s>\n")
+    for _ in range(1500):
+        name, thing = rng.choice(_JSON_NAMES), rng.choice(_JSON_THINGS)
+        number = str(rng.randint(10000, 999999))
+        urgent = rng.random() < 0.3
+        text = rng.choice((
+            f"{name} asks about the {thing} {number}.",
+            f"please check {thing} number {number} for {name}.",
+            f"hello, this is {name}, my {thing} is #{number}." + (" urgent!" if urgent else ""),
+        ))
+        record: dict[str, Any] = {"name": name, "thing": thing, "number": number,
+                                  "urgent": urgent}
+        texts.append(f"{system}user: {text}\nassistant: {json.dumps(record)}</s>\n")
+    rng.shuffle(texts)
+    return texts
+
+
+def keyed_json_corpus(seed: int = 0, size: int = 1500) -> list[str]:
+    """Made-up requests (never tickets) answered with a JSON record that has the keys a
+    support-ticket extraction uses, the values stated plainly in the request.
+
+    A pretrained instruct model has seen many JSON records with such keys; this gives
+    the tiny base the tokens of those keys and practice copying values into them, so a
+    small adapter can teach it the task itself: reading a ticket.
+    """
+    import random
+
+    from tunegate.example.tickets import LABELS
+
+    rng = random.Random(f"keyed-json-{seed}")
+    texts = []
+    for _ in range(size):
+        name, thing = rng.choice(_JSON_NAMES), rng.choice(_KEYED_THINGS)
+        number = str(rng.randint(10000, 999999)) if rng.random() < 0.6 else None
+        has_thing = rng.random() < 0.7
+        urgency = rng.choice(("low", "normal", "high"))
+        category = rng.choice(LABELS)
+        request = f"{name} writes about the {thing}" if has_thing else f"{name} writes"
+        request += f", reference {number}." if number else "."
+        record = {"category": category, "product": thing if has_thing else None,
+                  "order_id": number, "urgency": urgency,
+                  "summary": f"note from {name}" + (f" ({thing})" if has_thing else "")}
+        texts.append("system: Answer with one JSON object with the keys category, product, "
+                     f"order_id, urgency and summary.\nuser: {request} category {category}, "
+                     f"urgency {urgency}.\nassistant: {json.dumps(record)}</s>\n")
+    return texts + _catalogue_json_corpus(rng, size)
+
+
+def _catalogue_json_corpus(rng: Any, size: int) -> list[str]:
+    """Notes that name a catalogue item and an order number the way shop customers write
+    them (``#123456``, ``TG-123456``, ``no. 123456``; a customer number is not an order),
+    recorded as JSON with the digits alone: the copying a pretrained model can do."""
+    from tunegate.example._ticket_templates import SLOT_VALUES
+    from tunegate.example.tickets import LABELS
+
+    items = SLOT_VALUES["product"] + SLOT_VALUES["gadget"] + SLOT_VALUES["device"]
+    texts = []
+    for _ in range(size):
+        name, item = rng.choice(_JSON_NAMES), rng.choice(items)
+        digits = str(rng.randint(10000, 999999))
+        number = rng.choice((f"#{digits}", digits, f"TG-{digits}", f"no. {digits}"))
+        has_order, has_item = rng.random() < 0.6, rng.random() < 0.7
+        parts = [f"the {item}"] if has_item else []
+        if has_order:
+            parts.append(f"order {number}")
+        if rng.random() < 0.3:
+            parts.append(f"customer C{rng.randint(100000, 999999)}")
+        rng.shuffle(parts)
+        note = f"{name}'s note" + (": " + ", ".join(parts) if parts else "") + "."
+        category, urgency = rng.choice(LABELS), rng.choice(("low", "normal", "high"))
+        record = {"category": category, "product": item if has_item else None,
+                  "order_id": digits if has_order else None, "urgency": urgency,
+                  "summary": f"note from {name}" + (f" ({item})" if has_item else "")}
+        texts.append("system: Answer with one JSON object with the keys category, product, "
+                     f"order_id, urgency and summary.\nuser: {note} category {category}, "
+                     f"urgency {urgency}.\nassistant: {json.dumps(record)}</s>\n")
+    return texts
+
+
 def pretraining_texts(seed: int = 0) -> list[str]:
-    """Ticket texts of the training split (no labels), general sentences, general chat."""
+    """Ticket texts of the training split (no labels), general sentences, general chat
+    in prose and in JSON."""
     from tunegate.example.tickets import build_datasets, general_corpus
 
     tickets = [e.text for e in build_datasets(seed)["train"]]
-    return tickets + general_corpus(seed) + chat_corpus(seed)
+    return (tickets + general_corpus(seed) + chat_corpus(seed) + json_chat_corpus(seed)
+            + keyed_json_corpus(seed))
 
 
 def example_base(cache_dir: Path, spec: BaseModelSpec | None = None) -> Path:
@@ -117,16 +221,18 @@ def example_base(cache_dir: Path, spec: BaseModelSpec | None = None) -> Path:
     if (target / "build.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    try:
-        build_base_model(scratch, texts, spec)
+    from filelock import FileLock
+
+    # one process builds, the others (pytest -n workers, parallel jobs) wait for it
+    with FileLock(target.parent / f".{target.name}.lock"):
+        if (target / "build.json").is_file():
+            return target
+        scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
         try:
+            build_base_model(scratch, texts, spec)
             os.replace(scratch, target)
-        except OSError:  # built concurrently by another process
-            if not (target / "build.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     return target
 
 

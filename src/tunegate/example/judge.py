@@ -10,11 +10,12 @@ real prompt, quoting included. It never sees an eval, golden or calibration tick
 The calibration set in evals/ is graded by the same rule and says so: it stands in for
 the human labels a team must supply before its judge's verdicts count.
 
-Measured: on the example base (pre-trained on 64-token blocks) a judge trained on 900
-graded and 300 compared answers for 2 epochs (13 min on 2 cores) learns the verdict
-format but not the verdict: it answers score 1 to everything (κ 0.0 on the 120
+Measured: on the earlier example base (pre-trained on 64-token blocks) a judge trained
+on 900 graded and 300 compared answers for 2 epochs (13 min on 2 cores) learns the
+verdict format but not the verdict: it answers score 1 to everything (κ 0.0 on the 120
 calibration answers), and follows the position in every pair. A judge prompt is ~800
-tokens; the base needs longer pre-training blocks before it can be the example's judge.
+tokens, more than the current base's 512 positions (pre-trained on 256-token blocks):
+the example's judge needs shorter prompts or a longer base, and is not built yet.
 """
 
 from __future__ import annotations
