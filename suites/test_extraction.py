@@ -57,9 +57,12 @@ def candidate_structure(candidate_outputs: Extractions, task: ExtractionTask) ->
 
 def test_json_validity(candidate_structure: StructureMetrics, extraction: GateSession,
                        tg_gate: Gate) -> None:
-    floor = extraction.config.thresholds.json_validity
-    tg_gate(format_validity_floor(candidate_structure, min_parse_rate=floor,
-                                  min_schema_validity=floor, name="json_validity"))
+    bounds = extraction.config.thresholds
+    schema_floor = bounds.schema_validity
+    if schema_floor is None:  # one floor for both
+        schema_floor = bounds.json_validity
+    tg_gate(format_validity_floor(candidate_structure, min_parse_rate=bounds.json_validity,
+                                  min_schema_validity=schema_floor, name="json_validity"))
 
 
 def test_field_accuracy(candidate_structure: StructureMetrics, extraction: GateSession,
@@ -96,5 +99,8 @@ def test_extraction_golden_regression(extraction: GateSession, candidate: ModelR
         reference_answers=reference.exact_keys(task.exact_fields),
         candidate_answers=outputs.exact_keys(task.exact_fields),
         max_regression=extraction.config.thresholds.golden_max_regression,
+        require_significance=extraction.config.thresholds.golden_require_significance,
+        alpha=extraction.config.thresholds.golden_alpha,
+        seed=extraction.config.seed,
         name="extraction_golden_regression",
     ))

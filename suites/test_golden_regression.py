@@ -28,4 +28,7 @@ def test_golden_regression(
         reference_answers=reference.predicted,
         candidate_answers=candidate.predicted,
         max_regression=tg_config.thresholds.golden_max_regression,
+        require_significance=tg_config.thresholds.golden_require_significance,
+        alpha=tg_config.thresholds.golden_alpha,
+        seed=tg_config.seed,
     ))

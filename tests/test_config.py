@@ -186,6 +186,8 @@ golden = "x_golden.jsonl"
 
 [tasks.extraction.thresholds]
 json_validity = 0.9
+schema_validity = 0.8
+golden_require_significance = true
 rouge_l = 0.5
 field_accuracy = { category = 0.8, urgency = 0.7 }
 """
@@ -217,6 +219,9 @@ def test_subgate_loads_from_pyproject(tmp_path):
     assert sub.task.max_new_tokens == 128
     assert sub.data.golden == Path("x_golden.jsonl")
     assert sub.thresholds.json_validity == 0.9
+    assert sub.thresholds.schema_validity == 0.8
+    assert sub.thresholds.golden_require_significance is True
+    assert sub.thresholds.golden_alpha == 0.05
     assert sub.thresholds.rouge_l == 0.5
     assert sub.thresholds.bertscore_f1 is None
     assert sub.thresholds.field_accuracy == {"category": 0.8, "urgency": 0.7}
@@ -224,6 +229,8 @@ def test_subgate_loads_from_pyproject(tmp_path):
     # the main gate is untouched by its further task
     assert config.task.kind == "classification"
     assert config.thresholds.json_validity == 0.99
+    assert config.thresholds.schema_validity is None  # the suite then holds it to 0.99 too
+    assert config.thresholds.golden_require_significance is False
     assert config.thresholds.field_accuracy == {}
     assert config.name == "main"
 

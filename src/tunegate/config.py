@@ -143,11 +143,15 @@ class Thresholds(_Section):
     macro_f1: float = Field(default=0.80, ge=0.0, le=1.0)
     class_f1_floor: float = Field(default=0.60, ge=0.0, le=1.0)
     golden_max_regression: float = Field(default=0.05, ge=0.0, le=1.0)
+    # fail golden regression only when it is also significant (one-sided exact McNemar)
+    golden_require_significance: bool = False
+    golden_alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
     class_max_drop: float = Field(default=0.05, ge=0.0, le=1.0)
     max_ece: float | None = Field(default=None, ge=0.0, le=1.0)
     max_brier: float | None = Field(default=None, ge=0.0, le=2.0)
     # extraction tasks
-    json_validity: float = Field(default=0.99, ge=0.0, le=1.0)
+    json_validity: float = Field(default=0.99, ge=0.0, le=1.0)  # outputs that parse as JSON
+    schema_validity: float | None = Field(default=None, ge=0.0, le=1.0)  # unset: json_validity
     field_accuracy: dict[str, float] = Field(default_factory=dict)
     rouge_l: float | None = Field(default=None, ge=0.0, le=1.0)
     bertscore_f1: float | None = Field(default=None, ge=0.0, le=1.0)
