@@ -47,7 +47,7 @@ EXACT_FIELDS: Final = ("category", "product", "order_id", "urgency")
 TEXT_FIELDS: Final = ("summary",)
 URGENCY: Final = ("low", "normal", "high")
 
-SPLIT_SIZES: Final[Mapping[str, int]] = {"train": 1500, "eval": 300, "golden": 150}
+SPLIT_SIZES: Final[Mapping[str, int]] = {"train": 900, "eval": 300, "golden": 150}
 SPLIT_FILES: Final[Mapping[str, str]] = {
     "train": "train/extraction.jsonl",
     "eval": "evals/extraction_eval.jsonl",
