@@ -26,12 +26,13 @@ def test_the_json_pretraining_texts_are_chat_turns_that_never_quote_a_ticket() -
     keyed = keyed_json_corpus(0)
     assert keyed == keyed_json_corpus(0) and keyed != keyed_json_corpus(1)
     schema_keys = set(extraction.SCHEMA["required"])
+    keyed_texts = set(keyed)
     for text in keyed + json_chat_corpus(0):
         system, user, assistant = text.split("\n", 2)
         assert system.startswith("system: ") and user.startswith("user: ")
         assert assistant.startswith("assistant: ") and assistant.endswith("</s>\n")
         record = json.loads(assistant.removeprefix("assistant: ").removesuffix("</s>\n"))
-        if text in keyed:
+        if text in keyed_texts:
             assert set(record) == schema_keys
             assert record["category"] in tickets.LABELS
     task_texts = {e.text for split in (tickets.build_datasets(0), extraction.build_datasets(0))

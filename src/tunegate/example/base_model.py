@@ -142,10 +142,12 @@ def keyed_json_corpus(seed: int = 0, size: int = 1500) -> list[str]:
 
     A pretrained instruct model has seen many JSON records with such keys; this gives
     the tiny base the tokens of those keys and practice copying values into them, so a
-    small adapter can teach it the task itself: reading a ticket.
+    small adapter can teach it the task itself: reading a ticket. ``size`` plain
+    requests, then ``size`` catalogue notes.
     """
     import random
 
+    from tunegate.example.extraction import URGENCY
     from tunegate.example.tickets import LABELS
 
     rng = random.Random(f"keyed-json-{seed}")
@@ -154,17 +156,25 @@ def keyed_json_corpus(seed: int = 0, size: int = 1500) -> list[str]:
         name, thing = rng.choice(_JSON_NAMES), rng.choice(_KEYED_THINGS)
         number = str(rng.randint(10000, 999999)) if rng.random() < 0.6 else None
         has_thing = rng.random() < 0.7
-        urgency = rng.choice(("low", "normal", "high"))
+        urgency = rng.choice(URGENCY)
         category = rng.choice(LABELS)
         request = f"{name} writes about the {thing}" if has_thing else f"{name} writes"
         request += f", reference {number}." if number else "."
-        record = {"category": category, "product": thing if has_thing else None,
-                  "order_id": number, "urgency": urgency,
-                  "summary": f"note from {name}" + (f" ({thing})" if has_thing else "")}
-        texts.append("system: Answer with one JSON object with the keys category, product, "
-                     f"order_id, urgency and summary.\nuser: {request} category {category}, "
-                     f"urgency {urgency}.\nassistant: {json.dumps(record)}</s>\n")
+        texts.append(_keyed_turn(request, name, category, urgency,
+                                 thing if has_thing else None, number))
     return texts + _catalogue_json_corpus(rng, size)
+
+
+def _keyed_turn(request: str, name: str, category: str, urgency: str, product: str | None,
+                order_id: str | None) -> str:
+    """A chat turn: the request with its category and urgency stated, answered with the
+    extraction's JSON record (a short summary naming the writer and the item)."""
+    record = {"category": category, "product": product, "order_id": order_id,
+              "urgency": urgency,
+              "summary": f"note from {name}" + (f" ({product})" if product else "")}
+    return ("system: Answer with one JSON object with the keys category, product, "
+            f"order_id, urgency and summary.\nuser: {request} category {category}, "
+            f"urgency {urgency}.\nassistant: {json.dumps(record)}</s>\n")
 
 
 def _catalogue_json_corpus(rng: Any, size: int) -> list[str]:
@@ -172,6 +182,7 @@ def _catalogue_json_corpus(rng: Any, size: int) -> list[str]:
     them (``#123456``, ``TG-123456``, ``no. 123456``; a customer number is not an order),
     recorded as JSON with the digits alone: the copying a pretrained model can do."""
     from tunegate.example._ticket_templates import SLOT_VALUES
+    from tunegate.example.extraction import URGENCY
     from tunegate.example.tickets import LABELS
 
     items = SLOT_VALUES["product"] + SLOT_VALUES["gadget"] + SLOT_VALUES["device"]
@@ -188,13 +199,9 @@ def _catalogue_json_corpus(rng: Any, size: int) -> list[str]:
             parts.append(f"customer C{rng.randint(100000, 999999)}")
         rng.shuffle(parts)
         note = f"{name}'s note" + (": " + ", ".join(parts) if parts else "") + "."
-        category, urgency = rng.choice(LABELS), rng.choice(("low", "normal", "high"))
-        record = {"category": category, "product": item if has_item else None,
-                  "order_id": digits if has_order else None, "urgency": urgency,
-                  "summary": f"note from {name}" + (f" ({item})" if has_item else "")}
-        texts.append("system: Answer with one JSON object with the keys category, product, "
-                     f"order_id, urgency and summary.\nuser: {note} category {category}, "
-                     f"urgency {urgency}.\nassistant: {json.dumps(record)}</s>\n")
+        category, urgency = rng.choice(LABELS), rng.choice(URGENCY)
+        texts.append(_keyed_turn(note, name, category, urgency, item if has_item else None,
+                                 digits if has_order else None))
     return texts
 
 
