@@ -33,7 +33,7 @@ ITEM = GradeItem("t1", "I was charged twice", "billing", "billing")
 def quoted(request: Any) -> dict[str, str]:
     """The quotes of the judge prompt a request carries, by name."""
     user = next(m["content"] for m in request.body["messages"] if m["role"] == "user")
-    pattern = r"<<<(?P<n>[A-Z ]+) (?P<b>[0-9a-f]{24})>>>\n(?P<t>.*?)\n<<<END (?P=n) (?P=b)>>>"
+    pattern = r"<<<(?P<n>[A-Z ]+) (?P<b>[0-9a-f]{16})>>>\n(?P<t>.*?)\n<<<END (?P=n) (?P=b)>>>"
     return {m["n"]: m["t"] for m in re.finditer(pattern, user, re.DOTALL)}
 
 
