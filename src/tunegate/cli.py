@@ -24,12 +24,14 @@ def _example_list(args: argparse.Namespace) -> int:
 
 
 def _example_data(args: argparse.Namespace) -> int:
-    """Write (or, with --check, verify) the example's datasets, both tasks."""
-    from tunegate.example import extraction, tickets
+    """Write (or, with --check, verify) the example's datasets, both tasks, and the
+    judge's calibration set."""
+    from tunegate.example import extraction, judge, tickets
 
     def write_datasets(root: Path, seed: int) -> list[Path]:
         return [*tickets.write_datasets(root, seed).values(),
-                *extraction.write_datasets(root, seed).values()]
+                *extraction.write_datasets(root, seed).values(),
+                judge.write_calibration(root, seed)]
 
     root = Path(args.root)
     if not args.check:

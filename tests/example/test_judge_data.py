@@ -21,6 +21,7 @@ RUBRICS = ROOT / "evals" / "rubrics"
     ("billing", "billing", 5),
     ("This ticket should go to account.", "account", 4),
     ("The returns team should handle this.", "returns", 4),
+    ("returns, I think.", "returns", 4),  # a comma is not part of the team
     ("returns", "billing", 2),
     ("other", "account", 2),
     ("technical", "billing", 1),
@@ -39,6 +40,18 @@ def test_answers_cover_every_score():
                      for label in example_judge.LABELS * 200)
     assert set(scores) == {1, 2, 4, 5}
     assert 0.3 < scores[5] / scores.total() < 0.4
+
+
+def test_the_judge_trains_on_answers_where_one_word_is_not_a_verdict():
+    """Calibration answers are mostly right, as a router's are; the training answers
+    are not, so a judge cannot score a bare team 5 without reading the reference."""
+    rng = random.Random(0)
+    bare = Counter()
+    for label in example_judge.LABELS * 200:
+        answer = example_judge.answer_for(label, rng, example_judge.TRAINING_MIX)
+        if answer in example_judge.LABELS:
+            bare[answer == label] += 1
+    assert 0.28 < bare[True] / bare.total() < 0.38  # a third (calibration: a half)
 
 
 def test_training_items_are_the_gate_time_prompts_with_valid_verdicts():

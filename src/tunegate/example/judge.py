@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tunegate.data import Example
 from tunegate.judge import Rubric, pairwise_messages, pointwise_messages
 from tunegate.training import TrainingConfig, TrainingItem
+
+if TYPE_CHECKING:
+    from tunegate.session import GateSession
 
 LABELS = ("billing", "shipping", "technical", "account", "returns", "other")
 CLOSE = (frozenset({"billing", "returns"}), frozenset({"account", "other"}))
@@ -53,7 +58,7 @@ TRAINING = TrainingConfig(epochs=2, batch_size=8, learning_rate=2e-3, max_seq_le
 def rule_score(output: str, reference: str) -> int:
     """The ticket_routing rubric as a rule: 5, 4, 2 or 1 (3 is for ambiguous tickets,
     which a rule cannot recognise)."""
-    named = [label for label in LABELS if label in output.lower().replace(".", " ").split()]
+    named = [label for label in LABELS if label in re.findall(r"[a-z]+", output.lower())]
     if output.strip() == reference:
         return 5
     if named == [reference]:
@@ -63,19 +68,29 @@ def rule_score(output: str, reference: str) -> int:
     return 1
 
 
-def answer_for(reference: str, rng: random.Random) -> str:
-    """An answer to grade: right (35 %), right in a sentence (20 %), a close wrong team
-    (15 %), another wrong team (20 %), no or several teams (10 %)."""
-    draw = rng.random()
-    if draw < 0.35:
-        return reference
-    if draw < 0.55:
-        return rng.choice(PHRASED).format(reference)
+ANSWER_MIX = (("right", 0.35), ("phrased", 0.20), ("close", 0.15), ("wrong", 0.20),
+              ("no team", 0.10))
+"""The answers to grade in the calibration set: mostly right, as a router's are."""
+TRAINING_MIX = (("right", 0.25), ("phrased", 0.20), ("close", 0.20), ("wrong", 0.30),
+                ("no team", 0.05))
+"""The judge's training answers: a single right or wrong team about as often, so that
+"one word, score 5" is not a good guess and the judge must compare with the reference."""
+
+
+def answer_for(reference: str, rng: random.Random,
+               mix: Sequence[tuple[str, float]] = ANSWER_MIX) -> str:
+    """An answer to grade, of a kind drawn from ``mix``: the right team, the right team
+    in a sentence, a close wrong team, another wrong team, or no or several teams."""
+    kind = rng.choices([k for k, _ in mix], weights=[w for _, w in mix])[0]
     wrong = [label for label in LABELS if label != reference]
     close = [label for label in wrong if frozenset({label, reference}) in CLOSE]
-    if draw < 0.70 and close:
+    if kind == "right":
+        return reference
+    if kind == "phrased":
+        return rng.choice(PHRASED).format(reference)
+    if kind == "close" and close:
         return rng.choice(close)
-    if draw < 0.90:
+    if kind in ("close", "wrong"):
         return rng.choice(wrong)
     return rng.choice(NO_TEAM).format(*rng.sample(LABELS, 2))
 
@@ -102,13 +117,14 @@ def training_items(train: Sequence[Example], rubric: Rubric, pairwise: Rubric | 
     items = []
     for example in rng.sample(tickets, min(pointwise_n, len(tickets))):
         reference = example.label or ""
-        output = answer_for(reference, rng)
+        output = answer_for(reference, rng, TRAINING_MIX)
         messages = pointwise_messages(rubric, example.text, output, reference)
         items.append(TrainingItem(messages, None, verdict_text(rule_score(output, reference))))
     if pairwise is not None:
         for example in rng.sample(tickets, min(pairwise_n, len(tickets))):
             reference = example.label or ""
-            first, second = answer_for(reference, rng), answer_for(reference, rng)
+            first, second = (answer_for(reference, rng, TRAINING_MIX),
+                             answer_for(reference, rng, TRAINING_MIX))
             messages = pairwise_messages(pairwise, example.text, first, second)
             items.append(TrainingItem(messages, None,
                                       pairwise_verdict_text(first, second, reference)))
@@ -128,3 +144,32 @@ def calibration_rows(examples: Sequence[Example], n: int = 120,
                      "reference": reference, "human_score": rule_score(output, reference),
                      "meta": {"source": example.id, "labelled_by": LABELLED_BY}})
     return rows
+
+
+CALIBRATION_FILE = "evals/judge_calibration.jsonl"
+
+
+def example_judge(session: GateSession) -> Path:
+    """The example judge adapter of the session's base, trained on first use: graded
+    answers to the train split's tickets, in the prompts of the configured rubrics."""
+    from tunegate.judge import load_rubric
+
+    config = session.config.judge
+    rubric = load_rubric(session.config.resolve(config.rubric))
+    pairwise = (load_rubric(session.config.resolve(config.pairwise_rubric))
+                if config.pairwise_rubric is not None else None)
+    items = training_items(session.dataset("train"), rubric, pairwise, seed=session.config.seed)
+    return session.adapters.get_or_train(
+        session.base_path, session.backend.fingerprint(session.base), items, TRAINING,
+        name="example-judge", data_source="tunegate.example.judge.training_items")
+
+
+def write_calibration(root: Path, seed: int = 0) -> Path:
+    """Write the calibration set (graded answers to eval tickets) under ``root``."""
+    from tunegate.example.tickets import build_datasets
+
+    path = Path(root) / CALIBRATION_FILE
+    rows = calibration_rows(build_datasets(seed)["eval"], seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
