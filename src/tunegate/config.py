@@ -356,6 +356,12 @@ class JudgeConfig(_Section):
     )
     model: str | None = Field(default=None, description="the judge's served model name")
     openai: OpenAIConfig | None = None
+    adapter: str | None = Field(
+        default=None,
+        description="a LoRA adapter of the base to judge with, served by vLLM on 127.0.0.1 "
+        "for the run when no [judge.openai] server is set: a folder, or 'example' for the "
+        "example's judge (trained on first use)",
+    )
 
     @model_validator(mode="after")
     def _sampled_votes(self) -> JudgeConfig:

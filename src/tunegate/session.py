@@ -6,6 +6,7 @@ suite gets from a fixture, a library user gets from a ``GateSession``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,12 +23,14 @@ from tunegate.tasks import ClassificationTask, Extractions, ExtractionTask, Pred
 from tunegate.training import AdapterStore, TrainingConfig, TrainingItem
 
 if TYPE_CHECKING:
+    from tunegate.backends.vllm_server import VLLMServer
     from tunegate.capability import TaskResult
     from tunegate.judge import Judge
     from tunegate.prompting import Demonstration
 
 SPLITS = ("train", "eval", "golden", "ood")
 EXAMPLE_BASE = "example"
+JUDGE_SERVED_NAME = "judge"
 
 
 class GateSession:
@@ -67,6 +70,9 @@ class GateSession:
         close = getattr(getattr(backend, "inner", None), "close", None)
         if callable(close):
             close()
+        server = self.__dict__.pop("judge_server", None)
+        if server is not None:
+            server.stop()
         cache = self.__dict__.pop("response_cache", None)
         if cache is not None:
             cache.close()
@@ -121,13 +127,46 @@ class GateSession:
 
     @cached_property
     def judge(self) -> Judge:
-        """The configured LLM judge ([tool.tunegate.judge]), behind the response cache."""
+        """The configured LLM judge ([tool.tunegate.judge]), behind the response cache:
+        its server, or the judge adapter this run serves (``judge.adapter``)."""
         if self.parent is not None:
             return self.parent.judge
+        from tunegate.config import OpenAIConfig
         from tunegate.judge import judge_from_config
 
-        return judge_from_config(self.config.judge, self.config.resolve, self.response_cache,
+        config = self.config.judge
+        if config.openai is None and config.adapter is not None:
+            server = self.judge_server
+            config = config.model_copy(update={
+                "openai": OpenAIConfig(base_url=server.url, tokenizer=self.base_path),
+                "model": JUDGE_SERVED_NAME,
+            })
+        return judge_from_config(config, self.config.resolve, self.response_cache,
                                  seed=self.config.seed)
+
+    @cached_property
+    def judge_server(self) -> VLLMServer:
+        """vLLM on 127.0.0.1 serving the base and the judge adapter, for this run.
+
+        ``judge.adapter`` is a folder, or ``example``: the example's judge, trained on
+        the train split's tickets (cached like every adapter). Stopped by ``close``.
+        """
+        from tunegate.backends.vllm_server import VLLMServer
+
+        adapter = self.config.judge.adapter
+        if adapter == EXAMPLE_BASE:
+            from tunegate.example.judge import example_judge
+
+            folder = example_judge(self)
+        else:
+            folder = self.config.resolve(Path(str(adapter)))
+            if not (folder / "adapter_config.json").is_file():
+                raise ConfigError(self.config.source, None, "judge.adapter",
+                                  f"{folder} is not a peft adapter (no adapter_config.json)")
+        server = VLLMServer(self.base_path, self.cache_dir / "judge-server",
+                            adapters={JUDGE_SERVED_NAME: folder},
+                            max_model_len=_max_positions(self.base_path))
+        return server.start()
 
     @cached_property
     def adapters(self) -> AdapterStore:
@@ -426,3 +465,9 @@ class DatasetView:
     @property
     def ood(self) -> list[Example]:
         return self._session.dataset("ood")
+
+
+def _max_positions(model: str) -> int:
+    """The context length a local model folder declares (vLLM's max_model_len)."""
+    config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
+    return int(config["max_position_embeddings"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tunegate.backends.vllm_server import vllm_available
 from tunegate.data import Example
 
 pytest_plugins = ["pytester"]
@@ -72,6 +73,17 @@ def test_without_a_judge_the_suite_skips_and_says_why(pytester, judge_server):
     result = pytester.runpytest_subprocess("-rs", "test_judge.py")
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*no judge configured: pass --tg-judge URL,MODEL*"])
+
+
+@pytest.mark.skipif(vllm_available() is None, reason="vLLM is installed here: the adapter "
+                    "judge is served (tests/vllm)")
+def test_a_judge_adapter_without_vllm_skips_and_says_why(pytester, judge_server, tiny_adapters):
+    with (pytester.path / "tunegate.toml").open("a") as config:
+        config.write(f'adapter = "{tiny_adapters[0]}"\n')
+    result = pytester.runpytest_subprocess("-rs", "test_judge.py")
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines(["*is served by vLLM, which is not available here*",
+                                 "*--tg-judge URL,MODEL*"])
 
 
 def test_a_calibrated_judge_grades_and_compares(pytester, judge_server, gate_records):

