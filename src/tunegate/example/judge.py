@@ -10,12 +10,15 @@ real prompt, quoting included. It never sees an eval, golden or calibration tick
 The calibration set in evals/ is graded by the same rule and says so: it stands in for
 the human labels a team must supply before its judge's verdicts count.
 
-Measured: on the earlier example base (pre-trained on 64-token blocks) a judge trained
-on 900 graded and 300 compared answers for 2 epochs (13 min on 2 cores) learns the
-verdict format but not the verdict: it answers score 1 to everything (κ 0.0 on the 120
-calibration answers), and follows the position in every pair. A judge prompt is ~800
-tokens, more than the current base's 512 positions (pre-trained on 256-token blocks):
-the example's judge needs shorter prompts or a longer base, and is not built yet.
+Measured (session 8, the 256-token-block base at 1,024 positions, ~600-token prompts,
+120 calibration answers; /work/experiments/session8): the judge learns the verdict
+format, never the comparison with the reference. 900 graded + 300 compared answers,
+3 epochs, r16, lr 5e-3: κ 0.42, accuracy 0.61 (a bare team is scored 5 whatever the
+reference); with training answers rebalanced so a bare team is right only a third of
+the time, 4 epochs: κ 0.20 (now scored 1); 1,500 + 300, r32, lr 1e-2: κ 0.0 (always 1).
+Each run took 7-24 minutes on 2 cores. Pairwise verdicts follow a fixed answer ("tie"
+or "A"). So the example does not set ``judge.adapter = "example"``: a judge that is not
+calibrated would fail every judge gate of the example, correctly.
 """
 
 from __future__ import annotations
