@@ -6,7 +6,6 @@ suite gets from a fixture, a library user gets from a ``GateSession``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "eval", "golden", "ood")
 EXAMPLE_BASE = "example"
+EXAMPLE_JUDGE = "example"
 JUDGE_SERVED_NAME = "judge"
 
 
@@ -154,7 +154,7 @@ class GateSession:
         from tunegate.backends.vllm_server import VLLMServer
 
         adapter = self.config.judge.adapter
-        if adapter == EXAMPLE_BASE:
+        if adapter == EXAMPLE_JUDGE:
             from tunegate.example.judge import example_judge
 
             folder = example_judge(self)
@@ -164,8 +164,7 @@ class GateSession:
                 raise ConfigError(self.config.source, None, "judge.adapter",
                                   f"{folder} is not a peft adapter (no adapter_config.json)")
         server = VLLMServer(self.base_path, self.cache_dir / "judge-server",
-                            adapters={JUDGE_SERVED_NAME: folder},
-                            max_model_len=_max_positions(self.base_path))
+                            adapters={JUDGE_SERVED_NAME: folder}, max_model_len=None)
         return server.start()
 
     @cached_property
@@ -466,8 +465,3 @@ class DatasetView:
     def ood(self) -> list[Example]:
         return self._session.dataset("ood")
 
-
-def _max_positions(model: str) -> int:
-    """The context length a local model folder declares (vLLM's max_model_len)."""
-    config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
-    return int(config["max_position_embeddings"])

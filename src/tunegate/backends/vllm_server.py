@@ -95,7 +95,7 @@ class VLLMServer:
         served_name: str = "base",
         adapters: Mapping[str, str | Path] | None = None,
         port: int | None = None,
-        max_model_len: int = 512,
+        max_model_len: int | None = 512,
         kv_cache_gib: int = 1,
         python: str | None = None,
         startup_timeout_s: float = 300.0,
@@ -135,8 +135,9 @@ class VLLMServer:
         args = [self.python, "-m", "vllm.entrypoints.openai.api_server",
                 "--model", str(self.model), "--served-model-name", self.served_name,
                 "--host", "127.0.0.1", "--port", str(self.port),
-                "--dtype", "float32", "--enforce-eager",
-                "--max-model-len", str(self.max_model_len)]
+                "--dtype", "float32", "--enforce-eager"]
+        if self.max_model_len is not None:  # None: the model's own context length
+            args += ["--max-model-len", str(self.max_model_len)]
         if self.adapters:
             args += ["--enable-lora", "--max-lora-rank", str(lora_rank_limit(self.adapters)),
                      "--max-loras", str(len(self.adapters)), "--lora-modules"]

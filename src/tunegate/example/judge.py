@@ -10,15 +10,17 @@ real prompt, quoting included. It never sees an eval, golden or calibration tick
 The calibration set in evals/ is graded by the same rule and says so: it stands in for
 the human labels a team must supply before its judge's verdicts count.
 
-Measured (session 8, the 256-token-block base at 1,024 positions, ~600-token prompts,
-120 calibration answers; /work/experiments/session8): the judge learns the verdict
-format, never the comparison with the reference. 900 graded + 300 compared answers,
-3 epochs, r16, lr 5e-3: κ 0.42, accuracy 0.61 (a bare team is scored 5 whatever the
-reference); with training answers rebalanced so a bare team is right only a third of
-the time, 4 epochs: κ 0.20 (now scored 1); 1,500 + 300, r32, lr 1e-2: κ 0.0 (always 1).
-Each run took 7-24 minutes on 2 cores. Pairwise verdicts follow a fixed answer ("tie"
-or "A"). So the example does not set ``judge.adapter = "example"``: a judge that is not
-calibrated would fail every judge gate of the example, correctly.
+Measured (the 256-token-block base at 1,024 positions, ~600-token prompts, greedy
+verdicts on the 120 calibration answers): the judge learns the verdict format, never
+the comparison with the reference. 900 graded + 300 compared answers, 3 epochs, r16,
+lr 5e-3: κ 0.42, accuracy 0.61 (a bare team is scored 5 whatever the reference); with
+training answers rebalanced so a bare team is right only a third of the time, 4 epochs:
+κ 0.20 (now scored 1); 1,500 + 300, r32, lr 1e-2: κ 0.0 (always 1). Without the system
+message (~150-token prompts, inside the pre-training blocks) κ is 0.30 after 3 epochs
+and after 12 alike: the prompt's length is not what stops it. Each run took 2-24
+minutes on 2 cores. Pairwise verdicts follow a fixed answer ("tie" or "A"). So the
+example does not set ``judge.adapter = "example"``: a judge that is not calibrated
+would fail every judge gate of the example, correctly.
 """
 
 from __future__ import annotations
@@ -155,12 +157,9 @@ CALIBRATION_FILE = "evals/judge_calibration.jsonl"
 def example_judge(session: GateSession) -> Path:
     """The example judge adapter of the session's base, trained on first use: graded
     answers to the train split's tickets, in the prompts of the configured rubrics."""
-    from tunegate.judge import load_rubric
+    from tunegate.judge import configured_rubrics
 
-    config = session.config.judge
-    rubric = load_rubric(session.config.resolve(config.rubric))
-    pairwise = (load_rubric(session.config.resolve(config.pairwise_rubric))
-                if config.pairwise_rubric is not None else None)
+    rubric, pairwise = configured_rubrics(session.config.judge, session.config.resolve)
     items = training_items(session.dataset("train"), rubric, pairwise, seed=session.config.seed)
     return session.adapters.get_or_train(
         session.base_path, session.backend.fingerprint(session.base), items, TRAINING,

@@ -19,6 +19,7 @@ from tunegate.judge._judge import (
     PairItem,
     PairwiseVerdict,
     PointwiseVerdict,
+    configured_rubrics,
     judge_from_config,
     judge_unavailable,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "agreement",
     "boundary_for",
     "calibrate",
+    "configured_rubrics",
     "judge_from_config",
     "judge_unavailable",
     "load_calibration",

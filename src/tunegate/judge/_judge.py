@@ -238,7 +238,14 @@ def judge_from_config(config: JudgeConfig, resolve: Callable[[Path], Path], cach
     if model is None:
         raise ValueError("no judge model configured: set judge.model to its served name")
     backend = CachedBackend(OpenAIHTTPBackend(config.openai), cache)
+    rubric, pairwise = configured_rubrics(config, resolve)
+    return Judge(backend, ModelRef("judge", model), config, seed=seed,
+                 rubric=rubric, pairwise_rubric=pairwise)
+
+
+def configured_rubrics(config: JudgeConfig,
+                       resolve: Callable[[Path], Path]) -> tuple[Rubric, Rubric | None]:
+    """The judge's pointwise rubric and its pairwise one (None when not configured)."""
     pairwise = (load_rubric(resolve(config.pairwise_rubric))
                 if config.pairwise_rubric is not None else None)
-    return Judge(backend, ModelRef("judge", model), config, seed=seed,
-                 rubric=load_rubric(resolve(config.rubric)), pairwise_rubric=pairwise)
+    return load_rubric(resolve(config.rubric)), pairwise
