@@ -88,7 +88,7 @@ def test_judge_win_rate_over_production(
     candidate = _answers(tg_session, tg_candidate, judged_examples)
     production = _answers(tg_session, tg_production, judged_examples)
     verdicts = judge.compare([
-        PairItem(e.id, e.text, mine, theirs)
+        PairItem(e.id, e.text, mine, theirs, e.label)
         for e, mine, theirs in zip(judged_examples, candidate, production, strict=True)
     ])
     tg_gate(judge_win_rate(pairwise_summary(verdicts, seed=tg_session.config.seed), calibration,

@@ -253,6 +253,11 @@ class OpenAIConfig(_Section):
     max_retries: int = Field(default=3, ge=0, le=20)
     backoff_s: float = Field(default=0.5, ge=0)
     max_backoff_s: float = Field(default=30.0, ge=0)
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="server-specific fields added to every generation request, as the "
+        "OpenAI SDK's extra_body (e.g. vLLM's truncate_prompt_tokens)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -261,6 +266,16 @@ class OpenAIConfig(_Section):
             raise ValueError("several servers go in base_url as a list: "
                              'base_url = ["http://gpu0:8000/v1", "http://gpu1:8000/v1"]')
         return data
+
+    @field_validator("extra_body")
+    @classmethod
+    def _extras_add(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(set(value) & {"model", "messages", "prompt", "max_tokens",
+                                     "temperature", "seed", "stop", "echo", "logprobs"})
+        if taken:
+            raise ValueError(f"{', '.join(taken)}: set by tunegate for each request, "
+                             "not in extra_body")
+        return value
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -361,6 +376,11 @@ class JudgeConfig(_Section):
         description="a LoRA adapter of the base to judge with, served by vLLM on 127.0.0.1 "
         "for the run when no [judge.openai] server is set: a folder, or 'example' for the "
         "example's judge (trained on first use)",
+    )
+    max_prompt_tokens: int | None = Field(
+        default=None, ge=16,
+        description="keep only the last N tokens of every judge prompt, for a judge with a "
+        "short context (vLLM's truncate_prompt_tokens, from the left); None: all",
     )
 
     @model_validator(mode="after")

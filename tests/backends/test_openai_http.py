@@ -43,6 +43,28 @@ def test_chat_generation_sends_an_openai_chat_request(openai_server, replies):
                          "stop": ["\nEND"]}
 
 
+def test_extra_body_adds_server_fields_to_generation_and_to_the_fingerprint(openai_server,
+                                                                           replies):
+    openai_server.script("/v1/chat/completions", replies.chat_reply("billing", 1))
+    extra = {"truncate_prompt_tokens": 200, "truncation_side": "left"}
+    backend = backend_for(openai_server, extra_body=extra)
+    request = GenerateRequest(messages=(Message(role="user", content="charged twice"),),
+                              max_new_tokens=4)
+    backend.generate(BASE, [request])
+    [sent] = openai_server.posts("/v1/chat/completions")
+    assert sent.body == {**extra, "model": "tiny-base", "max_tokens": 4, "temperature": 0.0,
+                         "seed": 0, "messages": [{"role": "user", "content": "charged twice"}]}
+    assert backend.fingerprint(BASE) != backend_for(openai_server).fingerprint(BASE)
+
+
+@pytest.mark.parametrize("field", ["model", "max_tokens", "messages", "seed"])
+def test_extra_body_cannot_replace_what_tunegate_sets(field):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=f"{field}: set by tunegate for each request"):
+        OpenAIConfig(base_url="http://127.0.0.1:1/v1", extra_body={field: 1})
+
+
 def test_prompt_generation_uses_completions_and_keeps_request_order(openai_server, replies):
     def respond(request):
         return replies.completion_reply(f"<{request.body['prompt']}>", finish="length")

@@ -162,6 +162,42 @@ def test_pairwise_judges_both_orders_and_reports_position_bias(openai_server, re
     assert summary.inconsistent == pytest.approx(0.5)
 
 
+def test_reference_guided_pairwise_shows_the_expected_answer_in_both_orders(openai_server,
+                                                                           replies):
+    def by_reference(request: Any) -> Any:
+        texts = quoted(request)
+        expected = texts["REFERENCE ANSWER"]
+        winner = ("A" if texts["ANSWER A"] == expected else
+                  "B" if texts["ANSWER B"] == expected else "tie")
+        return replies.chat_reply(verdict(winner=winner, reason="as the reference"))
+
+    openai_server.on("/v1/chat/completions", by_reference)
+    results = make_judge(openai_server).compare([
+        PairItem("p1", "ticket", "returns", "billing", expected="returns"),
+        PairItem("p2", "ticket", "returns", "billing", expected="billing"),
+        PairItem("p3", "ticket", "returns", "billing", expected="shipping")])
+    assert [r.winner for r in results] == ["candidate", "reference", "tie"]
+    assert not any(r.position_bias for r in results)
+    assert len(openai_server.posts("/v1/chat/completions")) == 6
+
+
+def test_max_prompt_tokens_asks_the_server_to_keep_the_end_of_each_prompt(openai_server,
+                                                                          replies):
+    from tunegate.judge import judge_from_config
+
+    openai_server.on("/v1/chat/completions",
+                     lambda request: replies.chat_reply(verdict(reason="right", score=5)))
+    config = JudgeConfig(openai=OpenAIConfig(base_url=openai_server.url, backoff_s=0.0,
+                                             extra_body={"top_k": 1}),
+                         model="tiny-base", max_prompt_tokens=224)
+    judge = judge_from_config(config, lambda path: RUBRICS.parents[1] / path, None)
+    [result] = judge.grade([ITEM])
+    assert result.score == 5
+    [sent] = openai_server.posts("/v1/chat/completions")
+    assert {k: sent.body[k] for k in ("truncate_prompt_tokens", "truncation_side", "top_k")} \
+        == {"truncate_prompt_tokens": 224, "truncation_side": "left", "top_k": 1}
+
+
 def test_a_tied_pairwise_vote_is_a_tie_not_a_side(openai_server, replies):
     def respond(request: Any) -> Any:
         winner = "A" if request.body["seed"] == 0 else "B"

@@ -103,3 +103,11 @@ def test_pairwise_prompts_quote_both_answers_in_the_order_given():
     _, user = pairwise_messages(rubric, "ticket", "billing", INJECTION)
     assert [(n, body) for n, _, body in quotes(user.content)] == [
         ("INPUT", "ticket"), ("ANSWER A", "billing"), ("ANSWER B", INJECTION)]
+
+
+def test_a_reference_guided_pairwise_prompt_quotes_the_reference_before_the_answers():
+    rubric = load_rubric(RUBRICS / "ticket_routing_pairwise.toml")
+    _, user = pairwise_messages(rubric, "ticket", "billing", "returns", reference="billing")
+    assert [(n, body) for n, _, body in quotes(user.content)] == [
+        ("INPUT", "ticket"), ("REFERENCE ANSWER", "billing"), ("ANSWER A", "billing"),
+        ("ANSWER B", "returns")]

@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -165,6 +165,8 @@ class OpenAIHTTPBackend:
             "model": name,
             "entry": entry,
         }
+        if self.config.extra_body:  # it changes the answers, so the cache entries
+            identity["extra_body"] = self.config.extra_body
         for key, where in (("base", ref.base), ("adapter", ref.adapter)):
             if where is not None and Path(where).is_dir():
                 identity[f"{key}_files"] = folder_fingerprint(Path(where))
@@ -235,7 +237,7 @@ class OpenAIHTTPBackend:
         async def one(pool: ServerPool, request: GenerateRequest) -> Generation:
             chat = request.messages is not None
             answer = await pool.post("chat/completions" if chat else "completions",
-                                     _generation_body(model, request))
+                                     _generation_body(model, request, self.config.extra_body))
             return _parse_generation(answer, request, chat=chat)
 
         return self._run(lambda pool: _gather(pool, one, requests))
@@ -365,8 +367,11 @@ async def _gather(pool: ServerPool, one: Callable[[ServerPool, Any], Awaitable[T
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _generation_body(model: str, request: GenerateRequest) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "max_tokens": request.max_new_tokens,
+def _generation_body(model: str, request: GenerateRequest,
+                     extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's fields; ``extra`` (the config's extra_body) adds server-specific
+    ones but never replaces them."""
+    body: dict[str, Any] = {**extra, "model": model, "max_tokens": request.max_new_tokens,
                             "temperature": request.temperature, "seed": request.seed}
     if request.messages is not None:
         body["messages"] = [m.model_dump() for m in request.messages]

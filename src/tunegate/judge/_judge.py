@@ -39,12 +39,14 @@ class GradeItem:
 
 @dataclass(frozen=True)
 class PairItem:
-    """The candidate's and the reference model's outputs for one task input."""
+    """The candidate's and the reference model's outputs for one task input, and the
+    expected answer when there is one (shown to the judge: reference-guided pairwise)."""
 
     id: str
     input: str
     candidate: str
     reference: str
+    expected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,10 @@ class Judge:
         rubric = _need(self.pairwise_rubric, "pairwise")
         prompts = []
         for item in items:
-            prompts.append(pairwise_messages(rubric, item.input, item.candidate, item.reference))
-            prompts.append(pairwise_messages(rubric, item.input, item.reference, item.candidate))
+            prompts.append(pairwise_messages(rubric, item.input, item.candidate, item.reference,
+                                             item.expected))
+            prompts.append(pairwise_messages(rubric, item.input, item.reference, item.candidate,
+                                             item.expected))
         asked = self._ask(prompts, rubric)
         return [_pair_verdict(item, asked[2 * i], asked[2 * i + 1])
                 for i, item in enumerate(items)]
@@ -237,7 +241,12 @@ def judge_from_config(config: JudgeConfig, resolve: Callable[[Path], Path], cach
     model = config.model or config.openai.model
     if model is None:
         raise ValueError("no judge model configured: set judge.model to its served name")
-    backend = CachedBackend(OpenAIHTTPBackend(config.openai), cache)
+    server = config.openai
+    if config.max_prompt_tokens is not None:  # vLLM keeps the prompt's last N tokens
+        server = server.model_copy(update={"extra_body": {
+            **server.extra_body, "truncate_prompt_tokens": config.max_prompt_tokens,
+            "truncation_side": "left"}})
+    backend = CachedBackend(OpenAIHTTPBackend(server), cache)
     rubric, pairwise = configured_rubrics(config, resolve)
     return Judge(backend, ModelRef("judge", model), config, seed=seed,
                  rubric=rubric, pairwise_rubric=pairwise)

@@ -74,11 +74,14 @@ def pointwise_messages(rubric: Rubric, input_text: str, output: str,
     return judge_messages(rubric, quoted)
 
 
-def pairwise_messages(rubric: Rubric, input_text: str, first: str,
-                      second: str) -> tuple[Message, ...]:
-    """The prompt that compares answer A (``first``) with answer B (``second``)."""
-    return judge_messages(rubric, [("INPUT", input_text), ("ANSWER A", first),
-                                   ("ANSWER B", second)])
+def pairwise_messages(rubric: Rubric, input_text: str, first: str, second: str,
+                      reference: str | None = None) -> tuple[Message, ...]:
+    """The prompt that compares answer A (``first``) with answer B (``second``), guided
+    by the reference answer when there is one."""
+    quoted = [("INPUT", input_text)]
+    if reference is not None:
+        quoted.append(("REFERENCE ANSWER", reference))
+    return judge_messages(rubric, [*quoted, ("ANSWER A", first), ("ANSWER B", second)])
 
 
 def repair_messages(messages: tuple[Message, ...], reply: str,
