@@ -95,6 +95,7 @@ def test_good_candidate_passes_and_a_rerun_computes_nothing(gate_runs):
 
 GOOD_TEST = "test_good_candidate_passes_and_a_rerun_computes_nothing"
 DEGRADED_TEST = "test_degraded_candidate_fails_and_says_why"
+JUDGE_TEST = "test_the_example_judge_trains_without_vllm"
 
 
 def expected_gates(variant: Variant) -> list[str]:
@@ -131,14 +132,33 @@ def gate_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                            capture_output=True, text=True, timeout=1800, check=False)
     assert build.returncode == 0, build.stderr[-2000:]
 
+    if JUDGE_TEST in names:  # trained here, without vLLM; tox -e vllm serves it
+        jobs.insert(0, ("judge", ("example", "judge"), ()))
+
     def run(job: tuple[str, tuple[str, ...], tuple[str, ...]]
             ) -> tuple[str, tuple[Path, subprocess.CompletedProcess[str]]]:
         name, args, files = job
         report_dir = tmp_path_factory.mktemp(name)
+        if not files:
+            env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+            return name, (report_dir, subprocess.run(
+                [sys.executable, "-m", "tunegate.cli", *args], cwd=ROOT, env=env,
+                capture_output=True, text=True, timeout=2400, check=False))
         return name, (report_dir, run_gate(report_dir, *args, suites=files, threads=1))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(run, jobs))
+
+
+def test_the_example_judge_trains_without_vllm(gate_runs):
+    """`tunegate example judge` trains the judge adapter of the example base (cached
+    like every adapter), so that tox -e vllm only serves it."""
+    _, result = gate_runs["judge"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert (folder / "adapter_config.json").is_file()
+    lineage = json.loads((folder / "lineage.json").read_text())
+    assert lineage["data_source"] == "tunegate.example.judge.training_items"
 
 
 @pytest.mark.parametrize("variant", DEGRADED, ids=[v.name for v in DEGRADED])

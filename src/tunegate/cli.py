@@ -80,6 +80,20 @@ def _example_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _example_judge(args: argparse.Namespace) -> int:
+    """Train (or find) the example's judge adapter of the base and print its folder;
+    serving it needs vLLM, training it does not."""
+    from tunegate.example.judge import example_judge
+    from tunegate.session import GateSession
+
+    session = GateSession(load_config(args.config))
+    try:
+        print(example_judge(session))
+    finally:
+        session.close()
+    return 0
+
+
 def _source_path(config: GateConfig | None, source: str) -> Path:
     """A configured split's file (when a configuration is given), else the path as given."""
     from tunegate.session import SPLITS
@@ -467,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     base = example_commands.add_parser("base", help="build the example's tiny base model")
     base.add_argument("--config", default=None, help="tunegate.toml or pyproject.toml")
     base.set_defaults(run=_example_base)
+
+    judge = example_commands.add_parser(
+        "judge", help="train (or find) the example's judge adapter (judge.adapter = example)")
+    judge.add_argument("--config", default=None, help="tunegate.toml or pyproject.toml")
+    judge.set_defaults(run=_example_judge)
 
     golden = commands.add_parser("golden", help="golden sets")
     golden_commands = golden.add_subparsers(dest="golden_command", required=True)

@@ -43,15 +43,15 @@ def test_answers_cover_every_score():
 
 
 def test_the_judge_trains_on_answers_where_one_word_is_not_a_verdict():
-    """Calibration answers are mostly right, as a router's are; the training answers
-    are not, so a judge cannot score a bare team 5 without reading the reference."""
+    """Calibration answers are mostly right, as a router's are; in training a bare team
+    is right about half the time, so a judge cannot score it without the reference."""
     rng = random.Random(0)
     bare = Counter()
     for label in example_judge.LABELS * 200:
         answer = example_judge.answer_for(label, rng, example_judge.TRAINING_MIX)
         if answer in example_judge.LABELS:
             bare[answer == label] += 1
-    assert 0.28 < bare[True] / bare.total() < 0.38  # a third (calibration: a half)
+    assert 0.42 < bare[True] / bare.total() < 0.52
 
 
 def test_training_items_are_the_gate_time_prompts_with_valid_verdicts():
@@ -68,9 +68,35 @@ def test_training_items_are_the_gate_time_prompts_with_valid_verdicts():
         system, user = item.messages
         schema = rubric if "ANSWER TO GRADE" in user.content else pairwise
         assert system.content.startswith(schema.instructions.strip()[:40])
-        parse_verdict(item.answer, schema.verdict_schema)  # strict, as at gate time
+        verdict = parse_verdict(item.answer, schema.verdict_schema)  # strict, as at gate time
+        # reason first, restating the reference's team: the score compares two words
+        assert item.answer.startswith('{"reason": "The reference is ')
+        expected = user.content.split("<<<REFERENCE ANSWER ", 1)[1].split(">>>\n", 1)[1]
+        assert verdict["reason"].startswith(f"The reference is {expected.split()[0]}")
         quoted_input = user.content.split(">>>\n", 1)[1].split("\n<<<END INPUT", 1)[0]
         assert quoted_input in train_texts and quoted_input not in held_out
+
+
+@pytest.mark.parametrize(("output", "reason", "score"), [
+    ("billing", "The reference is billing and the answer is billing.", 5),
+    ("Route it to billing.", "The reference is billing and the answer says billing in a "
+     "sentence.", 4),
+    ("returns", "The reference is billing and the answer is returns.", 2),
+    ("It depends.", "The reference is billing and the answer names no team.", 1),
+    ("billing or shipping", "The reference is billing and the answer names billing and "
+     "shipping.", 1),
+])
+def test_a_verdict_restates_both_teams_before_the_score(output, reason, score):
+    assert json.loads(example_judge.verdict_text(output, "billing")) == {
+        "reason": reason, "score": score}
+
+
+def test_a_pairwise_verdict_restates_the_reference_and_both_answers():
+    verdict = json.loads(example_judge.pairwise_verdict_text("returns", "billing", "billing"))
+    assert verdict == {"reason": "The reference is billing, answer A is returns and answer B "
+                                 "is billing.", "winner": "B"}
+    tie = json.loads(example_judge.pairwise_verdict_text("billing", "billing", "billing"))
+    assert tie["winner"] == "tie"
 
 
 def test_the_shipped_calibration_set_is_the_rule_on_eval_tickets():
@@ -80,3 +106,13 @@ def test_the_shipped_calibration_set_is_the_rule_on_eval_tickets():
     items = load_calibration(ROOT / "evals" / "judge_calibration.jsonl")
     assert {i.human_score for i in items} == {1, 2, 4, 5}
     assert all(i.meta["labelled_by"] == example_judge.LABELLED_BY for i in items)
+
+
+def test_the_example_serves_its_judge_the_prompt_length_it_was_trained_on():
+    """The shipped config serves the example judge and cuts its prompts as training
+    did: the last PROMPT_TOKENS tokens, inside the base's 256-token context."""
+    from tunegate.config import load_config
+
+    judge = load_config(ROOT / "pyproject.toml").judge
+    assert (judge.adapter, judge.max_prompt_tokens) == ("example", example_judge.PROMPT_TOKENS)
+    assert example_judge.TRAINING.max_seq_length > example_judge.PROMPT_TOKENS

@@ -10,17 +10,25 @@ real prompt, quoting included. It never sees an eval, golden or calibration tick
 The calibration set in evals/ is graded by the same rule and says so: it stands in for
 the human labels a team must supply before its judge's verdicts count.
 
-Measured (the 256-token-block base at 1,024 positions, ~600-token prompts, greedy
-verdicts on the 120 calibration answers): the judge learns the verdict format, never
-the comparison with the reference. 900 graded + 300 compared answers, 3 epochs, r16,
-lr 5e-3: κ 0.42, accuracy 0.61 (a bare team is scored 5 whatever the reference); with
-training answers rebalanced so a bare team is right only a third of the time, 4 epochs:
-κ 0.20 (now scored 1); 1,500 + 300, r32, lr 1e-2: κ 0.0 (always 1). Without the system
-message (~150-token prompts, inside the pre-training blocks) κ is 0.30 after 3 epochs
-and after 12 alike: the prompt's length is not what stops it. Each run took 2-24
-minutes on 2 cores. Pairwise verdicts follow a fixed answer ("tie" or "A"). So the
-example does not set ``judge.adapter = "example"``: a judge that is not calibrated
-would fail every judge gate of the example, correctly.
+What makes a judge of the tiny base work (measured on the 120 calibration answers,
+greedy; each training took 2-8 minutes on one core):
+
+- The reason comes first and restates both teams ("The reference is billing and the
+  answer is returns."), so the score compares two words a few tokens back. With a
+  fixed reason after the score, no recipe got past κ 0.42: the judge learned the
+  verdict's format and a prior per answer shape, never the comparison.
+- The judge reads what its base was pre-trained on: 256-token blocks. Its prompts are
+  cut to their last tokens in training (``TRAINING.max_seq_length``) and when served
+  (``judge.max_prompt_tokens``, vLLM's truncate_prompt_tokens): the rubric's start
+  goes, the quotes stay. The same adapter reads the whole ~600-token prompt at κ 0.25
+  and its last 200-240 tokens at κ 0.95: past its pre-training context its
+  comparisons break down.
+- Enough epochs: after three or four the teams are restated right but a bare team
+  gets the score its shape usually has; by six to ten the judge compares them.
+- Pairwise verdicts are the hard part: the reason restates the reference and both
+  answers right, but the winner mostly comes out "tie". More compared answers (600)
+  or a reason that scores each answer first cost the pointwise verdicts their κ
+  (0.52, 0.56) without better winners, so the recipe keeps 300.
 """
 
 from __future__ import annotations
@@ -44,20 +52,22 @@ CLOSE = (frozenset({"billing", "returns"}), frozenset({"account", "other"}))
 """Wrong teams close to the right one (score 2): refunds are billed; accounts and
 the rest are where misrouted general questions end up."""
 
-REASONS = {
-    5: "The answer names the right team and nothing else.",
-    4: "The answer names the right team, with extra words.",
-    2: "The answer names a wrong team close to the right one.",
-    1: "The answer names a wrong team, several teams or no team.",
-}
 PHRASED = ("This ticket should go to {}.", "{} team", "Route it to {}.", "{}, I think.",
            "The {} team should handle this.")
 NO_TEAM = ("I cannot help with that.", "Please contact support.", "unknown", "{} or {}",
            "It depends.")
 LABELLED_BY = "rubric rule (placeholder until people label it)"
 
-TRAINING = TrainingConfig(epochs=2, batch_size=8, learning_rate=2e-3, max_seq_length=1024)
-"""The judge's recipe: its prompts are ~800 tokens, so fewer, longer sequences."""
+TRAINING = TrainingConfig(r=16, alpha=32, epochs=6, batch_size=8, learning_rate=3e-3,
+                          max_seq_length=256)
+"""The judge's recipe. Six epochs: after three or four the judge restates the teams
+right but scores a bare team by its prior; comparing two teams takes longer to learn.
+256 tokens, as the base was pre-trained: a prompt is cut from the left (the rubric's
+start goes, the quotes stay), and the judge is served the same way (PROMPT_TOKENS)."""
+
+PROMPT_TOKENS = 224
+"""The prompt tokens the example judge reads (``judge.max_prompt_tokens``): the end of
+the prompt, as in training, since the base never saw a longer context."""
 
 
 def rule_score(output: str, reference: str) -> int:
@@ -76,10 +86,14 @@ def rule_score(output: str, reference: str) -> int:
 ANSWER_MIX = (("right", 0.35), ("phrased", 0.20), ("close", 0.15), ("wrong", 0.20),
               ("no team", 0.10))
 """The answers to grade in the calibration set: mostly right, as a router's are."""
-TRAINING_MIX = (("right", 0.25), ("phrased", 0.20), ("close", 0.20), ("wrong", 0.30),
+TRAINING_MIX = (("right", 0.40), ("phrased", 0.10), ("close", 0.10), ("wrong", 0.35),
                 ("no team", 0.05))
-"""The judge's training answers: a single right or wrong team about as often, so that
-"one word, score 5" is not a good guess and the judge must compare with the reference."""
+"""The judge's training answers: a bare team is right about half the time, so that
+"one word, score 5" (or 1) is not a good guess and the judge must compare with the
+reference."""
+
+SAME_ANSWER = 0.3
+"""The share of the judge's training pairs whose two answers are the same."""
 
 
 def answer_for(reference: str, rng: random.Random,
@@ -100,21 +114,37 @@ def answer_for(reference: str, rng: random.Random,
     return rng.choice(NO_TEAM).format(*rng.sample(LABELS, 2))
 
 
-def verdict_text(score: int) -> str:
-    return json.dumps({"score": score, "reason": REASONS[score]})
+def describe(output: str, who: str = "the answer") -> str:
+    """What an answer names, as the judge's reason restates it before it scores."""
+    named = [label for label in LABELS if label in re.findall(r"[a-z]+", output.lower())]
+    if output.strip() in LABELS:
+        return f"{who} is {output.strip()}"
+    if len(named) == 1:
+        return f"{who} says {named[0]} in a sentence"
+    if not named:
+        return f"{who} names no team"
+    return f"{who} names " + " and ".join(named)
+
+
+def verdict_text(output: str, reference: str) -> str:
+    """The rule's verdict, reason first: the reason restates the reference's team and
+    the answer's, so the score that follows compares two words a few tokens back (a
+    tiny judge does not learn to compare them across the quotes)."""
+    reason = f"The reference is {reference} and {describe(output)}."
+    return json.dumps({"reason": reason, "score": rule_score(output, reference)})
 
 
 def pairwise_verdict_text(first: str, second: str, reference: str) -> str:
-    """The better answer by the rule's scores; equal scores are a tie."""
+    """The better answer by the rule's scores (equal scores are a tie), reason first."""
     a, b = rule_score(first, reference), rule_score(second, reference)
     winner = "tie" if a == b else ("A" if a > b else "B")
-    reasons = {"A": "Answer A routes the ticket better.", "B": "Answer B routes the ticket "
-               "better.", "tie": "Both answers route the ticket equally well."}
-    return json.dumps({"winner": winner, "reason": reasons[winner]})
+    reason = (f"The reference is {reference}, {describe(first, 'answer A')} and "
+              f"{describe(second, 'answer B')}.")
+    return json.dumps({"reason": reason, "winner": winner})
 
 
 def training_items(train: Sequence[Example], rubric: Rubric, pairwise: Rubric | None, *,
-                   pointwise_n: int = 900, pairwise_n: int = 300,
+                   pointwise_n: int = 1500, pairwise_n: int = 300,
                    seed: int = 0) -> list[TrainingItem]:
     """Graded answers to training tickets, as the judge's prompts and verdicts."""
     rng = random.Random(f"judge-{seed}")
@@ -124,13 +154,15 @@ def training_items(train: Sequence[Example], rubric: Rubric, pairwise: Rubric | 
         reference = example.label or ""
         output = answer_for(reference, rng, TRAINING_MIX)
         messages = pointwise_messages(rubric, example.text, output, reference)
-        items.append(TrainingItem(messages, None, verdict_text(rule_score(output, reference))))
+        items.append(TrainingItem(messages, None, verdict_text(output, reference)))
     if pairwise is not None:
         for example in rng.sample(tickets, min(pairwise_n, len(tickets))):
             reference = example.label or ""
-            first, second = (answer_for(reference, rng, TRAINING_MIX),
-                             answer_for(reference, rng, TRAINING_MIX))
-            messages = pairwise_messages(pairwise, example.text, first, second)
+            first = answer_for(reference, rng, TRAINING_MIX)
+            # A candidate and its production adapter mostly give the same answer: a tie.
+            second = first if rng.random() < SAME_ANSWER else answer_for(reference, rng,
+                                                                         TRAINING_MIX)
+            messages = pairwise_messages(pairwise, example.text, first, second, reference)
             items.append(TrainingItem(messages, None,
                                       pairwise_verdict_text(first, second, reference)))
     rng.shuffle(items)
