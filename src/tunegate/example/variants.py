@@ -138,10 +138,13 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "overtrained",
-        "learning rate 5e-3 (good's is 2e-3) for 3 epochs: it overwrites the base's general "
-        "language (catastrophic forgetting), and routes worse too",
+        "learning rate 1e-2 (good's is 2e-3) for 3 epochs: it overwrites the base's general "
+        "language (catastrophic forgetting) and routes nearly everything to one team",
         "fail: capability_regression, golden_regression, calibration",
-        training={"learning_rate": 5e-3, "epochs": 3},
+        # At 5e-3 the outcome hung on the CPU's arithmetic: one machine's adapter lost
+        # 33 points of example_cloze and routed worse, another's lost 6 and routed as
+        # well as good. At 1e-2 it loses 74 and collapses (macro-F1 0.06).
+        training={"learning_rate": 1e-2, "epochs": 3},
     ),
     # The extraction task's variants ([tool.tunegate.tasks.extraction]; select one with
     # --tg-candidate extraction=NAME).
