@@ -70,10 +70,16 @@ PROMPT_TOKENS = 224
 the prompt, as in training, since the base never saw a longer context."""
 
 
+def named_teams(output: str) -> list[str]:
+    """The teams an answer names, as whole words, in LABELS order."""
+    words = re.findall(r"[a-z]+", output.lower())
+    return [label for label in LABELS if label in words]
+
+
 def rule_score(output: str, reference: str) -> int:
     """The ticket_routing rubric as a rule: 5, 4, 2 or 1 (3 is for ambiguous tickets,
     which a rule cannot recognise)."""
-    named = [label for label in LABELS if label in re.findall(r"[a-z]+", output.lower())]
+    named = named_teams(output)
     if output.strip() == reference:
         return 5
     if named == [reference]:
@@ -116,7 +122,7 @@ def answer_for(reference: str, rng: random.Random,
 
 def describe(output: str, who: str = "the answer") -> str:
     """What an answer names, as the judge's reason restates it before it scores."""
-    named = [label for label in LABELS if label in re.findall(r"[a-z]+", output.lower())]
+    named = named_teams(output)
     if output.strip() in LABELS:
         return f"{who} is {output.strip()}"
     if len(named) == 1:
